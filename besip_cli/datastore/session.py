@@ -1,0 +1,353 @@
+"""A client session on the datastore: what every front-end (shell, script, NETCONF) uses.
+
+Candidate and running are shared by all sessions of all processes (RFC 6241): each
+command reloads what another process changed; commits are serialised by a file lock;
+locks, sessions and a pending confirmed commit live in the database, so they are seen by
+everyone and survive a restart (a lock dies with the process that held it).
+"""
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import sys
+import time
+
+from .. import schema as schema_mod
+from .. import services
+from . import tree as T
+from .secrets import Keyring, SecretError, hash_password
+from .store import Store, StoreError
+from .validate import validate
+
+TARGETS = ("running", "candidate")
+
+
+class DatastoreError(Exception):
+    """A refused operation. TAG is the NETCONF error-tag; PROBLEMS lists commit offenders."""
+
+    def __init__(self, message, tag="operation-failed", problems=(), info=None):
+        super().__init__(message)
+        self.tag = tag
+        self.problems = list(problems)
+        self.info = info or {}
+
+
+def default_directory():
+    """BESIP_HOME, else the per-user data directory."""
+    if os.environ.get("BESIP_HOME"):
+        return os.environ["BESIP_HOME"]
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "besip")
+
+
+class Session:
+    def __init__(self, directory=None, user=None, client="cli", peer="", schema=None,
+                 watch_pending=True):
+        self.directory = directory or default_directory()
+        self.schema = schema or schema_mod.load()
+        self.store = Store(self.directory, self.schema)
+        self.user = user or _login_name()
+        self.client = client
+        self.id = self.store.open_session(self.user, client, peer)
+        self.keyring = Keyring(self.directory)
+        self._engine = None
+        self._gen = {"running": None, "candidate": None}
+        self.running = {}
+        self.candidate = {}
+        self.changed_by = []
+        self.batch_depth = 0
+        self.batch_dirty = False
+        self.notices = []              # messages for the user (confirmed-commit reverts...)
+        with self.store.transaction():
+            self.store.reap_sessions()
+        self.refresh()
+        if watch_pending:
+            self.check_pending()
+
+    # ---------------------------------------------------------------- basics
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from .values import engine
+            self._engine = engine(self.schema)
+        return self._engine
+
+    @property
+    def label(self):
+        return "%s (%s session %d, pid %d)" % (self.user, self.client, self.id, os.getpid())
+
+    def refresh(self):
+        """Reload the datastores another session changed since we last looked."""
+        if self.batch_depth:
+            return
+        for name in TARGETS:
+            gen = self.store.generation(name)
+            if gen != self._gen[name]:
+                data, gen, revision, changed_by = self.store.load(name)
+                setattr(self, name, data)
+                self._gen[name] = gen
+                if name == "running":
+                    self.revision = revision
+                else:
+                    self.changed_by = changed_by
+
+    def close(self):
+        with contextlib.suppress(StoreError, Exception):
+            self.store.close_session(self.id)
+        self.store.close()
+
+    def dirty(self):
+        return self.candidate != self.running
+
+    # ---------------------------------------------------------------- values
+
+    def check_value(self, node, text):
+        """The canonical stored form of TEXT typed for leaf NODE; ValueError if refused."""
+        if node.secret == "encrypt" and text.startswith("$9$"):
+            try:
+                text = self.keyring.reveal(text)
+            except SecretError as exc:
+                raise ValueError(str(exc))
+        elif node.secret == "hash" and not text.startswith("$"):
+            text = hash_password(text)
+        return self.engine.check(node, text)
+
+    def conceal(self, text):
+        return self.keyring.conceal(text)
+
+    # ---------------------------------------------------------------- locks
+
+    def holder(self, target):
+        """Description of another session's lock on TARGET, or None."""
+        self.store.reap_sessions()
+        row = self.store.lock_holder(target)
+        if row is None or row[0] == self.id:
+            return None
+        session, user, client, pid, since = row
+        return "%s (%s session %d, pid %d) since %s" % (
+            user, client, session, pid, time.strftime("%H:%M:%S", time.localtime(since)))
+
+    def _check_unlocked(self, *targets):
+        for target in targets:
+            holder = self.holder(target)
+            if holder:
+                raise DatastoreError("the %s configuration is locked by %s" % (target, holder),
+                                     tag="in-use",
+                                     info={"session-id": self.store.lock_holder(target)[0]})
+
+    def lock(self, target, force_dirty=False):
+        """Lock TARGET for this session (RFC 6241 7.5 rules)."""
+        with self.store.transaction():
+            self.store.reap_sessions()
+            row = self.store.lock_holder(target)
+            if row is not None:
+                raise DatastoreError("the %s configuration is already locked by %s"
+                                     % (target, self.holder(target) or "this session"),
+                                     tag="lock-denied", info={"session-id": row[0]})
+            self.refresh()
+            if target == "candidate" and self.dirty() and not force_dirty:
+                raise DatastoreError("the candidate has uncommitted changes by %s; commit or "
+                                     "discard them first" % (", ".join(self.changed_by) or "another session"),
+                                     tag="resource-denied")
+            self.store.take_lock(target, self.id)
+
+    def unlock(self, target):
+        with self.store.transaction():
+            if not self.store.drop_lock(target, self.id):
+                raise DatastoreError("the %s configuration is not locked by this session" % target,
+                                     tag="operation-failed")
+
+    # ---------------------------------------------------------------- candidate edits
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Edits inside are applied to memory only and stored once at the end."""
+        self.refresh()
+        self.batch_depth += 1
+        try:
+            yield
+        finally:
+            self.batch_depth -= 1
+        if not self.batch_depth and self.batch_dirty:
+            self._store_candidate()
+
+    def edit(self, change):
+        """Apply CHANGE(candidate_tree) to the candidate; nothing is kept if it raises."""
+        self.refresh()
+        self._check_unlocked("candidate")
+        if self.batch_depth:
+            change(self.candidate)
+            self.batch_dirty = True
+            return
+        work = T.copy_tree(self.candidate)
+        change(work)
+        self.candidate = work
+        self._store_candidate()
+
+    def _store_candidate(self):
+        with self.store.transaction():
+            if self.store.generation("candidate") != self._gen["candidate"]:
+                holder = self.holder("candidate")
+                if holder:
+                    raise DatastoreError("the candidate configuration is locked by %s" % holder,
+                                         tag="in-use")
+            me = "%s (%s %d)" % (self.user, self.client, self.id)
+            if self.dirty():
+                changed_by = self.changed_by + ([me] if me not in self.changed_by else [])
+            else:
+                changed_by = []
+            self.store.save("candidate", self.candidate, changed_by)
+            self._gen["candidate"] = self.store.generation("candidate")
+            self.changed_by = changed_by
+        self.batch_dirty = False
+
+    def replace_candidate(self, new_tree):
+        self.edit(lambda tree: (tree.clear(), tree.update(new_tree)))
+
+    def discard(self):
+        """Throw away uncommitted changes: candidate := running."""
+        self.replace_candidate(T.copy_tree(self.running))
+
+    def load_revision(self, index):
+        """Load revision INDEX (0 = running, 1 = the one before...) into the candidate."""
+        rows = self.store.history(index + 1)
+        if index >= len(rows):
+            raise DatastoreError("there is no rollback %d (%d revisions kept)" % (index, len(rows)),
+                                 tag="invalid-value")
+        self.replace_candidate(self.store.revision(rows[index][0]))
+
+    # ---------------------------------------------------------------- commit
+
+    def check(self):
+        """Problems that would refuse a commit of the candidate (empty if none)."""
+        self.refresh()
+        return validate(self.schema, self.engine, self.running, self.candidate)
+
+    def commit(self, comment="", label="", confirmed=None, persist=None, persist_id=None):
+        """Make the candidate running. CONFIRMED is a timeout in seconds: the commit is
+        reverted unless confirmed in time. Returns the new commit id (None: no change)."""
+        with self._commit_lock():
+            self.refresh()
+            self._check_unlocked("running", "candidate")
+            pending = self.store.pending()
+            if pending and pending[3] and persist_id != pending[3]:
+                raise DatastoreError("a confirmed commit with a persist id is pending; "
+                                     "give its persist-id to confirm or extend it",
+                                     tag="invalid-value")
+            problems = validate(self.schema, self.engine, self.running, self.candidate)
+            if problems:
+                raise DatastoreError("%d problem%s in the candidate" % (len(problems), "s" * (len(problems) > 1)),
+                                     problems=problems)
+            new = T.copy_tree(self.candidate)
+            commit_id = self._install(new, comment, label)
+            with self.store.transaction():
+                if confirmed:
+                    restore = pending[1] if pending else (self.revision_before(commit_id))
+                    self.store.set_pending(commit_id or self.revision, restore,
+                                           time.time() + confirmed, persist, self.id)
+                elif pending:
+                    self.store.clear_pending()
+            if confirmed:
+                self._spawn_timer()
+            return commit_id
+
+    def revision_before(self, commit_id):
+        """The revision running had before COMMIT_ID (0: the empty configuration)."""
+        rows = [r[0] for r in self.store.history() if commit_id is None or r[0] < commit_id]
+        return rows[0] if rows else 0
+
+    def _install(self, new, comment, label, client=None):
+        """Run the service pipeline and store NEW as running; None if nothing changed."""
+        changes = T.diff(self.running, new, self.schema.roots)
+        if not changes:
+            return None
+        try:
+            services.apply_commit(self.running, new, changes, self)
+        except services.ServiceError as exc:
+            raise DatastoreError("commit refused: %s" % exc, tag="operation-failed")
+        with self.store.transaction():
+            text = self.store.encode(new)
+            commit_id = self.store.add_revision(text, self.user, client or self.client, comment, label)
+            self.store.save("running", new, revision=commit_id)
+            self.store.save("candidate", new)
+            self._gen = {name: self.store.generation(name) for name in TARGETS}
+        self.running, self.candidate, self.revision = new, T.copy_tree(new), commit_id
+        self.changed_by = []
+        self.batch_dirty = False
+        return commit_id
+
+    @contextlib.contextmanager
+    def _commit_lock(self):
+        path = os.path.join(self.directory, "commit.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                other = os.pread(fd, 200, 0).decode(errors="replace").strip()
+                raise DatastoreError("another commit is in progress (%s)" % (other or "unknown"),
+                                     tag="in-use")
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, self.label.encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+    # ---------------------------------------------------------------- confirmed commit
+
+    def check_pending(self):
+        """Revert an expired confirmed commit now; restart its timer if none runs."""
+        pending = self.store.pending()
+        if not pending:
+            return
+        commit_id, restore_id, deadline, _persist, _session, timer_pid = pending
+        if time.time() >= deadline:
+            self.revert_pending()
+        elif not timer_pid or not os.path.exists("/proc/%d" % timer_pid):
+            self._spawn_timer()
+
+    def revert_pending(self, cancelled=False):
+        """Roll back the pending confirmed commit (on expiry, or cancel-commit)."""
+        with self._commit_lock():
+            pending = self.store.pending()
+            if not pending or (not cancelled and time.time() < pending[2]):
+                return False
+            commit_id, restore_id = pending[0], pending[1]
+            old = self.store.revision(restore_id) if restore_id else {}
+            if old is None:
+                old = {}
+            reason = "cancelled" if cancelled else "not confirmed in time"
+            self.refresh()
+            try:
+                self._install(old, "automatic rollback: commit %d %s" % (commit_id, reason), "",
+                              client="confirm-timer")
+            finally:
+                with self.store.transaction():
+                    self.store.clear_pending()
+            self.notices.append("commit %d was %s: the configuration was rolled back"
+                                % (commit_id, reason))
+            return True
+
+    def _spawn_timer(self):
+        proc = subprocess.Popen([sys.executable, "-m", "besip_cli.datastore.confirm", self.directory],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True,
+                                env=dict(os.environ, PYTHONPATH=_package_root()))
+        with self.store.transaction():
+            self.store.set_timer(proc.pid)
+
+
+def _package_root():
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    existing = os.environ.get("PYTHONPATH")
+    return here + (os.pathsep + existing if existing else "")
+
+
+def _login_name():
+    import pwd
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())

@@ -1,0 +1,291 @@
+"""Durable storage of the datastores in one SQLite database (WAL, synchronous=FULL).
+
+SQLite gives what the appliance needs: a commit is one transaction, so a power cut or a
+kill at any instant leaves the old or the new configuration, never a mixture; a commit
+that returned is on disk. Each stored tree carries a SHA-256 digest so that a damaged or
+hand-edited database is reported instead of being loaded.
+"""
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+import zlib
+
+from .tree import entry_key
+
+FORMAT = 1
+KEEP_REVISIONS = 50
+
+
+class StoreError(Exception):
+    """The data directory cannot be used; the message says why and where."""
+
+
+_SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS datastore (
+    name TEXT PRIMARY KEY, generation INTEGER NOT NULL, revision INTEGER NOT NULL,
+    data TEXT NOT NULL, digest TEXT NOT NULL, changed_by TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY, time REAL NOT NULL, user TEXT NOT NULL, client TEXT NOT NULL,
+    comment TEXT NOT NULL DEFAULT '', label TEXT NOT NULL DEFAULT '',
+    data BLOB NOT NULL, digest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, client TEXT NOT NULL,
+    pid INTEGER NOT NULL, pid_start TEXT NOT NULL, started REAL NOT NULL, peer TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS locks (
+    target TEXT PRIMARY KEY, session INTEGER NOT NULL, since REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_confirm (
+    one INTEGER PRIMARY KEY CHECK (one = 1), commit_id INTEGER NOT NULL,
+    restore_id INTEGER NOT NULL, deadline REAL NOT NULL, persist TEXT,
+    session INTEGER NOT NULL, timer_pid INTEGER NOT NULL DEFAULT 0);
+"""
+
+
+def process_start(pid):
+    """The start time of process PID (to tell a live session from a reused pid), or ''."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def alive(pid, start):
+    return start != "" and process_start(pid) == start
+
+
+class Store:
+    def __init__(self, directory, schema):
+        self.directory = directory
+        self.schema = schema
+        self.path = os.path.join(directory, "besip.db")
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            fresh = not os.path.exists(self.path)
+            if fresh:
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(_SCHEMA_SQL)
+            self._init_rows()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError("datastore %s is unusable: %s" % (self.path, exc))
+        except OSError as exc:
+            raise StoreError("cannot open data directory %s: %s" % (directory, exc.strerror))
+
+    def _init_rows(self):
+        with self.transaction():
+            row = self.db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+            if row is None:
+                self.db.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
+            elif row[0] != str(FORMAT):
+                raise StoreError("datastore %s has format %s; this besip reads format %d"
+                                 % (self.path, row[0], FORMAT))
+            for name in ("running", "candidate"):
+                if self.db.execute("SELECT 1 FROM datastore WHERE name=?", (name,)).fetchone() is None:
+                    text = self.encode({})
+                    self.db.execute("INSERT INTO datastore (name, generation, revision, data, digest)"
+                                    " VALUES (?, 0, 0, ?, ?)", (name, text, _digest(text)))
+
+    # -- transactions
+
+    def transaction(self):
+        return _Transaction(self.db)
+
+    # -- encoding: JSON of the tree, multi-key list dicts turned into lists of entries
+
+    def encode(self, tree):
+        return json.dumps(_freeze(tree, self.schema.roots), separators=(",", ":"),
+                          ensure_ascii=False)
+
+    def decode(self, text, what):
+        try:
+            return _thaw(json.loads(text), self.schema.roots)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise StoreError("%s in %s is damaged (%s)" % (what, self.path, exc))
+
+    # -- datastores
+
+    def generation(self, name):
+        return self.db.execute("SELECT generation FROM datastore WHERE name=?", (name,)).fetchone()[0]
+
+    def load(self, name):
+        """(tree, generation, revision, changed_by) of datastore NAME."""
+        try:
+            row = self.db.execute("SELECT data, digest, generation, revision, changed_by "
+                                  "FROM datastore WHERE name=?", (name,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError("datastore %s is unusable: %s" % (self.path, exc))
+        data, digest, generation, revision, changed_by = row
+        if _digest(data) != digest:
+            raise StoreError("the %s configuration in %s was modified outside besip "
+                             "(checksum mismatch); restore it with 'rollback' or a backup"
+                             % (name, self.path))
+        return self.decode(data, "the %s configuration" % name), generation, revision, \
+            json.loads(changed_by)
+
+    def save(self, name, tree, changed_by=(), revision=None):
+        text = self.encode(tree)
+        if revision is None:
+            self.db.execute("UPDATE datastore SET data=?, digest=?, generation=generation+1, "
+                            "changed_by=? WHERE name=?",
+                            (text, _digest(text), json.dumps(list(changed_by)), name))
+        else:
+            self.db.execute("UPDATE datastore SET data=?, digest=?, generation=generation+1, "
+                            "revision=?, changed_by=? WHERE name=?",
+                            (text, _digest(text), revision, json.dumps(list(changed_by)), name))
+        return text
+
+    # -- history
+
+    def add_revision(self, text, user, client, comment="", label=""):
+        cur = self.db.execute("INSERT INTO history (time, user, client, comment, label, data, digest)"
+                              " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              (time.time(), user, client, comment, label,
+                               zlib.compress(text.encode("utf-8"), 1), _digest(text)))
+        self.db.execute("DELETE FROM history WHERE id <= ?", (cur.lastrowid - KEEP_REVISIONS,))
+        return cur.lastrowid
+
+    def history(self, limit=KEEP_REVISIONS):
+        return self.db.execute("SELECT id, time, user, client, comment, label FROM history "
+                               "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+
+    def revision(self, commit_id):
+        row = self.db.execute("SELECT data, digest FROM history WHERE id=?", (commit_id,)).fetchone()
+        if row is None:
+            return None
+        text = zlib.decompress(row[0]).decode("utf-8")
+        if _digest(text) != row[1]:
+            raise StoreError("commit %d in %s is damaged" % (commit_id, self.path))
+        return self.decode(text, "commit %d" % commit_id)
+
+    # -- sessions and locks
+
+    def open_session(self, user, client, peer=""):
+        pid = os.getpid()
+        with self.transaction():
+            cur = self.db.execute("INSERT INTO sessions (user, client, pid, pid_start, started, peer)"
+                                  " VALUES (?, ?, ?, ?, ?, ?)",
+                                  (user, client, pid, process_start(pid), time.time(), peer))
+        return cur.lastrowid
+
+    def close_session(self, session):
+        with self.transaction():
+            self.db.execute("DELETE FROM locks WHERE session=?", (session,))
+            self.db.execute("DELETE FROM sessions WHERE id=?", (session,))
+
+    def reap_sessions(self):
+        """Forget sessions whose process is gone, and the locks they held."""
+        dead = [sid for sid, pid, start in
+                self.db.execute("SELECT id, pid, pid_start FROM sessions").fetchall()
+                if not alive(pid, start)]
+        for sid in dead:
+            self.db.execute("DELETE FROM locks WHERE session=?", (sid,))
+            self.db.execute("DELETE FROM sessions WHERE id=?", (sid,))
+
+    def sessions(self):
+        return self.db.execute("SELECT id, user, client, pid, started, peer FROM sessions "
+                               "ORDER BY id").fetchall()
+
+    def session_info(self, session):
+        return self.db.execute("SELECT id, user, client, pid, started, peer FROM sessions "
+                               "WHERE id=?", (session,)).fetchone()
+
+    def lock_holder(self, target):
+        """(session id, user, client, pid, since) of the lock on TARGET, or None."""
+        return self.db.execute("SELECT l.session, s.user, s.client, s.pid, l.since FROM locks l "
+                               "JOIN sessions s ON s.id = l.session WHERE l.target=?",
+                               (target,)).fetchone()
+
+    def locks(self):
+        return self.db.execute("SELECT l.target, l.session, s.user, s.client, s.pid, l.since "
+                               "FROM locks l JOIN sessions s ON s.id = l.session "
+                               "ORDER BY l.target").fetchall()
+
+    def take_lock(self, target, session):
+        self.db.execute("INSERT INTO locks VALUES (?, ?, ?)", (target, session, time.time()))
+
+    def drop_lock(self, target, session):
+        return self.db.execute("DELETE FROM locks WHERE target=? AND session=?",
+                               (target, session)).rowcount
+
+    # -- confirmed commit
+
+    def pending(self):
+        return self.db.execute("SELECT commit_id, restore_id, deadline, persist, session, "
+                               "timer_pid FROM pending_confirm").fetchone()
+
+    def set_pending(self, commit_id, restore_id, deadline, persist, session):
+        self.db.execute("INSERT OR REPLACE INTO pending_confirm VALUES (1, ?, ?, ?, ?, ?, 0)",
+                        (commit_id, restore_id, deadline, persist, session))
+
+    def set_timer(self, pid):
+        self.db.execute("UPDATE pending_confirm SET timer_pid=?", (pid,))
+
+    def clear_pending(self):
+        self.db.execute("DELETE FROM pending_confirm")
+
+    def close(self):
+        self.db.close()
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def __enter__(self):
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError("the datastore is busy (%s); try again" % exc)
+        return self.db
+
+    def __exit__(self, kind, _value, _tb):
+        self.db.execute("ROLLBACK" if kind else "COMMIT")
+        return False
+
+
+def _digest(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _freeze(data, children):
+    """Copy only the parts that hold lists with several keys (their dict keys are tuples)."""
+    out = data
+    for name, value in data.items():
+        node = children.get(name)
+        if node is None or not _has_multikey(node):
+            continue
+        if out is data:
+            out = dict(data)
+        if node.kind == "list":
+            out[name] = [_freeze(e, node.children) for e in value.values()]
+        else:
+            out[name] = _freeze(value, node.children)
+    return out
+
+
+def _thaw(data, children):
+    for name, value in data.items():
+        node = children[name]
+        if node.kind == "list":
+            if isinstance(value, list):
+                data[name] = {entry_key(node, e): _thaw(e, node.children) for e in value}
+            elif _has_multikey(node):
+                for entry in value.values():
+                    _thaw(entry, node.children)
+        elif node.kind == "container":
+            _thaw(value, node.children)
+    return data
+
+
+def _has_multikey(node):
+    if node.kind == "list" and len(node.keys) > 1:
+        return True
+    return any(_has_multikey(c) for c in node.children.values() if c.kind in ("list", "container"))

@@ -1,0 +1,510 @@
+"""The command language: exec and configuration modes, verbs, and the generated statements.
+
+One Interpreter serves scripts, one-shot commands and (with a line editor around it) the
+interactive shell. Output goes to `out`; errors are raised as CliError.
+"""
+
+import os
+import time
+
+from .. import __version__
+from ..datastore import codec
+from ..datastore import tree as T
+from ..datastore.session import DatastoreError
+from ..datastore.store import StoreError
+from . import pipes, printer
+from .config import Context, apply_ops, parse_delete, parse_set, parse_show_path
+from .lexer import LexError, split_pipes, tokenize
+from .tokens import ParseError, Tokens
+
+EXEC_VERBS = {
+    "configure": "Enter configuration mode",
+    "show": "Show configuration and state",
+    "exit": "Leave the shell",
+    "quit": "Leave the shell",
+}
+CONFIG_VERBS = {
+    "commit": "Make the candidate configuration running",
+    "no": "Delete a configuration statement",
+    "show": "Show the candidate configuration at this level",
+    "rollback": "Load a previous configuration into the candidate",
+    "load": "Load configuration from a file into the candidate",
+    "save": "Save the candidate configuration to a file",
+    "abort": "Discard uncommitted changes and leave configuration mode",
+    "exit": "Leave this mode (one level up)",
+    "end": "Leave configuration mode",
+    "top": "Go to the top of configuration mode",
+    "do": "Run an exec-mode command",
+}
+SHOW_EXEC = {
+    "running-config": "The running configuration",
+    "configuration": "Commit history, changes and configuration sessions",
+    "version": "The software version",
+}
+SHOW_CONFIGURATION = {
+    "commit": "Commit history",
+    "sessions": "Configuration sessions and the locks they hold",
+}
+
+
+class CliError(Exception):
+    """A refused command: MESSAGE (lines starting with %), POS for the caret (or None)."""
+
+    def __init__(self, message, pos=None, details=()):
+        super().__init__(message)
+        self.message, self.pos, self.details = message, pos, list(details)
+
+
+class Leave(Exception):
+    """The user left the shell (exit in exec mode)."""
+
+
+class Interpreter:
+    def __init__(self, session, out):
+        self.session = session
+        self.schema = session.schema
+        self.out = out
+        self.mode = None            # None: exec mode; a Context: configuration mode
+        self.exclusive = False
+
+    # ---------------------------------------------------------------- prompt
+
+    def hostname(self):
+        system = self.session.running.get("system", {})
+        return system.get("hostname") or self.schema.roots["system"].children["hostname"].default
+
+    def prompt(self):
+        if self.mode is None:
+            return "%s# " % self.hostname()
+        return "%s(%s)# " % (self.hostname(), self.mode.tag())
+
+    # ---------------------------------------------------------------- dispatch
+
+    def execute(self, line):
+        """Run one command line."""
+        try:
+            tokens = tokenize(line)
+        except LexError as exc:
+            raise CliError("% Invalid input detected at '^' marker.", exc.pos, [str(exc)])
+        if not tokens:
+            return
+        command, stages = split_pipes(tokens)
+        try:
+            self.session.refresh()
+            if self.mode is None:
+                self._exec(Tokens(command, line), stages, line)
+            else:
+                self._config(command, stages, line)
+        except ParseError as exc:
+            raise CliError(exc.message(), exc.pos if exc.kind == "invalid" else None,
+                           [exc.detail] if exc.detail else [])
+        except DatastoreError as exc:
+            raise CliError("%% %s" % exc, details=self._problem_lines(exc.problems))
+        except (StoreError, T.EditError) as exc:
+            raise CliError("%% %s" % exc)
+        finally:
+            for notice in self.session.notices:
+                self.out.write("%% %s\n" % notice)
+            self.session.notices.clear()
+
+    def _problem_lines(self, problems):
+        lines = []
+        for problem in problems:
+            lines.append("[edit %s]" % " ".join(printer.path_words(problem.path)) if problem.path else "[edit]")
+            lines.append("  %s" % problem.message)
+        return lines
+
+    def _write(self, lines):
+        for line in lines:
+            self.out.write(line + "\n")
+
+    # ---------------------------------------------------------------- exec mode
+
+    def _exec(self, tk, stages, line):
+        verb = tk.keyword(EXEC_VERBS)
+        if verb == "configure":
+            how = tk.keyword({"terminal": "Edit the shared candidate",
+                              "exclusive": "Lock the candidate and running while editing"},
+                             optional=True)
+            tk.end()
+            self._no_pipes(stages)
+            if how == "exclusive":
+                self.session.lock("candidate")
+                try:
+                    self.session.lock("running")
+                except DatastoreError:
+                    self.session.unlock("candidate")
+                    raise
+                self.exclusive = True
+            self.mode = Context()
+            if self.session.dirty() and self.session.changed_by:
+                self.out.write("%% The candidate has uncommitted changes by %s.\n"
+                               % ", ".join(self.session.changed_by))
+        elif verb == "show":
+            self._show_exec(tk, stages, line)
+        else:
+            tk.end()
+            raise Leave()
+
+    def _show_exec(self, tk, stages, line):
+        what = tk.keyword(SHOW_EXEC)
+        if what == "running-config":
+            path, node = parse_show_path(tk, self.schema, Context())
+            tk.end()
+            self._show_tree(self.session.running, path, stages, line)
+        elif what == "version":
+            tk.end()
+            self._emit(["BESIP %s" % __version__], stages, line)
+        else:
+            sub = tk.keyword(SHOW_CONFIGURATION)
+            if sub == "sessions":
+                tk.end()
+                self._emit(self._sessions(), stages, line)
+                return
+            kind = tk.keyword({"list": "One line per commit", "changes": "What a commit changed"})
+            if kind == "list":
+                tk.end()
+                self._emit(self._commit_list(), stages, line)
+            else:
+                commit_id = int(tk.value("<commit-id>", "Commit id from 'show configuration commit list'",
+                                         check=_integer))
+                tk.end()
+                self._emit(self._commit_changes(commit_id), stages, line)
+
+    def _commit_list(self):
+        rows = self.session.store.history()
+        lines = ["%-4s %-6s %-12s %-14s %-19s %s" % ("#", "ID", "User", "Client", "Time", "Comment")]
+        for index, (cid, when, user, client, comment, label) in enumerate(rows):
+            text = comment + (" [%s]" % label if label else "")
+            lines.append("%-4d %-6d %-12s %-14s %-19s %s" % (
+                index, cid, user, client, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)), text))
+        pending = self.session.store.pending()
+        if pending:
+            lines.append("Commit %d is confirmed-pending: rolled back at %s unless confirmed."
+                         % (pending[0], time.strftime("%H:%M:%S", time.localtime(pending[2]))))
+        return lines
+
+    def _commit_changes(self, commit_id):
+        new = self.session.store.revision(commit_id)
+        if new is None:
+            raise CliError("%% No commit %d (see 'show configuration commit list')." % commit_id)
+        before = self.session.revision_before(commit_id)
+        old = self.session.store.revision(before) if before else {}
+        return printer.compare(self.schema, old or {}, new, self.session.conceal)
+
+    def _sessions(self):
+        store = self.session.store
+        with store.transaction():
+            store.reap_sessions()
+        locks = {}
+        for target, sid, _user, _client, _pid, since in store.locks():
+            locks.setdefault(sid, []).append(target)
+        lines = ["%-4s %-12s %-14s %-7s %-19s %s" % ("ID", "User", "Client", "PID", "Since", "Locks")]
+        for sid, user, client, pid, started, _peer in store.sessions():
+            mark = "*" if sid == self.session.id else ""
+            lines.append("%-4s %-12s %-14s %-7d %-19s %s" % (
+                "%d%s" % (sid, mark), user, client, pid,
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
+                ", ".join(locks.get(sid, [])) or "-"))
+        if self.session.dirty():
+            lines.append("Candidate has uncommitted changes by %s."
+                         % (", ".join(self.session.changed_by) or "an earlier session"))
+        return lines
+
+    # ---------------------------------------------------------------- output
+
+    def _no_pipes(self, stages):
+        if stages:
+            raise ParseError("invalid", stages[0][0].pos - 2 if stages[0] else 0)
+
+    def _emit(self, lines, stages, line):
+        parsed = pipes.parse(stages, line)
+        if pipes.output_format(parsed) != "cli":
+            raise CliError("% 'display' applies to configuration output only.")
+        self._write(pipes.filter_lines(lines, parsed))
+
+    def _show_tree(self, data, path, stages, line, extra=None):
+        parsed = pipes.parse(stages, line, extra=extra)
+        data = printer.subtree(self.schema, data, path)
+        fmt = pipes.output_format(parsed)
+        conceal = self.session.conceal
+        if fmt == "xml":
+            text = codec.xml_string(data, self.schema, conceal)
+            lines = text.splitlines()
+        elif fmt == "json":
+            lines = codec.dumps(data, self.schema, conceal).splitlines()
+        elif fmt == "set":
+            lines = printer.flat(self.schema, data, conceal=conceal)
+        else:
+            lines = printer.nested(self.schema, data, conceal=conceal)
+        self._write(pipes.filter_lines(lines, parsed))
+
+    # ---------------------------------------------------------------- configuration mode
+
+    def _config(self, command, stages, line):
+        """Try the line in the current mode, then (as IOS does) in each enclosing mode."""
+        first_error = None
+        for ctx in self.mode.chain():
+            try:
+                self._config_in(ctx, Tokens(command, line), stages, line)
+                return
+            except ParseError as exc:
+                if exc.kind != "invalid" or exc.pos != command[0].pos:
+                    raise
+                first_error = first_error or exc
+        raise first_error
+
+    def _config_in(self, ctx, tk, stages, line):
+        verbs = dict(CONFIG_VERBS)
+        statements = {n: c.help for n, c in ctx.children(self.schema).items()}
+        word = tk.keyword(dict(statements, **verbs))
+        if word in statements and word not in verbs:
+            tk.i -= 1
+            ops, entered = parse_set(tk, self.session, ctx)
+            tk.end()
+            self._no_pipes(stages)
+            self.mode = ctx
+            self.session.edit(lambda tree: apply_ops(tree, self.schema, ops))
+            if entered is not None:
+                self.mode = entered
+            return
+        getattr(self, "_cfg_" + word.replace("-", "_"))(ctx, tk, stages, line)
+
+    def _cfg_no(self, ctx, tk, stages, line):
+        path, value = parse_delete(tk, self.session, ctx)
+        self._no_pipes(stages)
+        self.mode = ctx
+        found = []
+        self.session.edit(lambda tree: found.append(T.delete(tree, self.schema, path, value)))
+        if not found[0]:
+            self.out.write("%% Warning: nothing to delete at %s.\n" % " ".join(printer.path_words(path)))
+
+    def _cfg_commit(self, ctx, tk, stages, line):
+        options = {"check": "Validate the candidate without committing",
+                   "confirmed": "Roll back automatically unless confirmed in time",
+                   "comment": "A note kept in the commit history",
+                   "label": "A short name kept in the commit history",
+                   "and-quit": "Commit and leave configuration mode"}
+        comment = label = ""
+        confirmed = None
+        check = quit_after = False
+        while True:
+            word = tk.keyword(options, optional=True, cr=True)
+            if word is None:
+                break
+            if word == "check":
+                check = True
+            elif word == "confirmed":
+                confirmed = 600
+                token = tk.peek()
+                if token is not None and not token.quoted and token.text[:1].isdigit():
+                    confirmed = tk.value("<minutes>", "Minutes (or Ns for seconds) before rollback",
+                                         check=_duration)
+            elif word in ("comment", "label"):
+                text = tk.value("<text>", options[word])
+                if word == "comment":
+                    comment = text
+                else:
+                    label = text
+            else:
+                quit_after = True
+            options.pop(word)
+        self._no_pipes(stages)
+        if check:
+            if confirmed or comment or label or quit_after:
+                raise CliError("% 'commit check' takes no other option.")
+            problems = self.session.check()
+            if problems:
+                raise CliError("%% Validation failed: %d problem%s." % (len(problems), "s" * (len(problems) > 1)),
+                               details=self._problem_lines(problems))
+            self.out.write("Validation complete\n")
+            return
+        try:
+            commit_id = self.session.commit(comment, label, confirmed)
+        except DatastoreError as exc:
+            if exc.problems:
+                raise CliError("%% Commit failed: %s." % exc, details=self._problem_lines(exc.problems))
+            raise
+        if confirmed:
+            self.out.write("Commit confirmed: it will be rolled back in %s unless confirmed "
+                           "by another commit.\n" % _describe(confirmed))
+        if commit_id is None and not confirmed:
+            self.out.write("% No modifications to commit.\n")
+        else:
+            self.out.write("Commit complete.\n")
+        if quit_after:
+            self._leave_config()
+
+    def _cfg_rollback(self, ctx, tk, stages, line):
+        index = int(tk.value("<0-49>", "0 is the running configuration, 1 the one before, ...",
+                             check=_integer))
+        tk.end()
+        self._no_pipes(stages)
+        self.session.load_revision(index)
+        self.out.write("Loaded rollback %d into the candidate; 'show | compare' to review, "
+                       "'commit' to apply.\n" % index)
+
+    def _cfg_show(self, ctx, tk, stages, line):
+        path, _node = parse_show_path(tk, self.schema, ctx)
+        tk.end()
+        if stages and stages[0] and stages[0][0].text and "compare".startswith(stages[0][0].text) \
+                and len(stages[0][0].text) >= 3:
+            rest = pipes.parse(stages[1:], line)
+            tk2 = Tokens(stages[0][1:], line)
+            old = self.session.running
+            if tk2.try_keyword({"rollback": "Compare with a previous configuration"}):
+                index = int(tk2.value("<0-49>", "Revision", check=_integer))
+                rows = self.session.store.history(index + 1)
+                if index >= len(rows):
+                    raise CliError("%% There is no rollback %d." % index)
+                old = self.session.store.revision(rows[index][0])
+            tk2.end()
+            lines = printer.compare(self.schema, old, self.session.candidate, self.session.conceal)
+            self._write(pipes.filter_lines(lines, rest))
+            return
+        self._show_tree(self.session.candidate, path, stages, line)
+
+    def _cfg_load(self, ctx, tk, stages, line):
+        how = tk.keyword({"merge": "Add the file's statements to the candidate",
+                          "override": "Replace the whole candidate with the file"})
+        filename = tk.value("<file>", "File with CLI statements, XML or JSON")
+        tk.end()
+        self._no_pipes(stages)
+        try:
+            with open(os.path.expanduser(filename), encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise CliError("%% Cannot read %s: %s." % (filename, exc.strerror))
+        loaded = self.load_text(text, filename)
+        if how == "override":
+            self.session.replace_candidate(loaded)
+        else:
+            self.session.edit(lambda tree: T.merge(tree, loaded, self.schema.roots))
+
+    def load_text(self, text, filename):
+        """The configuration in TEXT (CLI statements, XML or JSON) as a tree."""
+        if text.lstrip()[:1] in ("<", "{"):
+            return codec.parse_document(text, self.schema, self.session.check_value)
+        scratch = {}
+        ctx = Context()
+        for number, raw in enumerate(text.splitlines(), 1):
+            stripped = raw.strip()
+            if not stripped or stripped[0] in "!#":
+                continue
+            try:
+                ctx = self._load_statement(scratch, ctx, raw)
+            except ParseError as exc:
+                raise CliError("%% %s:%d: %s" % (filename, number, exc.message()[2:]),
+                               details=[raw.strip()] + ([exc.detail] if exc.detail else []))
+        return scratch
+
+    def _load_statement(self, scratch, ctx, raw):
+        """Apply one statement of a CLI-format file to SCRATCH; the new context."""
+        tokens = tokenize(raw)
+        if len(tokens) == 1 and tokens[0].is_word("exit"):
+            return ctx.parent or Context()
+        shadow = _Shadow(self.session, scratch)
+        error = None
+        for candidate_ctx in ctx.chain():
+            try:
+                ops, entered = parse_set(Tokens(tokens, raw), shadow, candidate_ctx)
+                apply_ops(scratch, self.schema, ops)
+                return entered or candidate_ctx
+            except ParseError as exc:
+                if exc.kind != "invalid" or exc.pos != tokens[0].pos:
+                    raise
+                error = error or exc
+        raise error
+
+    def _cfg_save(self, ctx, tk, stages, line):
+        filename = tk.value("<file>", "File name (.xml and .json save in those formats)")
+        tk.end()
+        self._no_pipes(stages)
+        data = self.session.candidate
+        conceal = self.session.conceal
+        if filename.endswith(".xml"):
+            text = codec.xml_string(data, self.schema, conceal) + "\n"
+        elif filename.endswith(".json"):
+            text = codec.dumps(data, self.schema, conceal) + "\n"
+        else:
+            text = "\n".join(printer.nested(self.schema, data, conceal=conceal)) + "\n"
+        try:
+            _write_file(os.path.expanduser(filename), text)
+        except OSError as exc:
+            raise CliError("%% Cannot write %s: %s." % (filename, exc.strerror))
+        self.out.write("Saved to %s\n" % filename)
+
+    def _cfg_abort(self, ctx, tk, stages, line):
+        tk.end()
+        self.session.discard()
+        self._leave_config()
+
+    def _cfg_exit(self, ctx, tk, stages, line):
+        tk.end()
+        if self.mode.parent is not None:
+            self.mode = self.mode.parent
+        else:
+            self._leave_config()
+
+    def _cfg_end(self, ctx, tk, stages, line):
+        tk.end()
+        self._leave_config()
+
+    def _cfg_top(self, ctx, tk, stages, line):
+        tk.end()
+        self.mode = Context()
+
+    def _cfg_do(self, ctx, tk, stages, line):
+        tk.keyword({"show": EXEC_VERBS["show"]})
+        self._show_exec(tk, stages, line)
+
+    def _leave_config(self):
+        if self.exclusive:
+            for target in ("running", "candidate"):
+                try:
+                    self.session.unlock(target)
+                except DatastoreError:
+                    pass
+            self.exclusive = False
+        self.mode = None
+
+
+class _Shadow:
+    """A session stand-in whose candidate is a scratch tree (for loading files)."""
+
+    def __init__(self, session, scratch):
+        self.schema = session.schema
+        self.check_value = session.check_value
+        self.candidate = scratch
+
+
+def _integer(text):
+    if not text.isdigit():
+        raise ValueError("a number is expected")
+    return text
+
+
+def _duration(text):
+    """Minutes, or seconds with an 's' suffix: the confirmed-commit timeout in seconds."""
+    if text.endswith("s") and text[:-1].isdigit() and 0 < int(text[:-1]) <= 86400 * 7:
+        return int(text[:-1])
+    if text.isdigit() and 0 < int(text) <= 65535:
+        return int(text) * 60
+    raise ValueError("minutes (1-65535), or seconds such as 90s")
+
+
+def _describe(seconds):
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return "%d minute%s" % (minutes, "s" * (minutes != 1))
+    return "%d seconds" % seconds
+
+
+def _write_file(path, text):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
