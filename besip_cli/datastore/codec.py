@@ -128,23 +128,24 @@ def to_xml(tree, schema, parent, conceal=None):
     """Append the tree's top-level elements to ET element PARENT."""
     for name, node in schema.roots.items():
         if name in tree:
-            ns = schema.namespace(node.module)
-            _xml_node(node, tree[name], parent, "{%s}" % ns, conceal)
+            ns = {"xmlns": schema.namespace(node.module)}
+            _xml_node(node, tree[name], parent, ns, conceal)
     return parent
 
 
 def _xml_node(node, value, parent, ns, conceal):
-    tag = ns + node.name
+    """Elements of NODE under PARENT; NS (the xmlns attribute) is set on top-level ones."""
+    tag = node.name
     if node.kind == "container":
-        _xml_children(node, value, ET.SubElement(parent, tag), ns, conceal)
+        _xml_children(node, value, ET.SubElement(parent, tag, ns), {}, conceal)
     elif node.kind == "list":
         for key in ordered_keys(node, value):
-            _xml_children(node, value[key], ET.SubElement(parent, tag), ns, conceal)
+            _xml_children(node, value[key], ET.SubElement(parent, tag, ns), {}, conceal)
     elif node.kind == "leaf-list":
         for item in value:
-            ET.SubElement(parent, tag).text = _out_value(node, item, conceal)
+            ET.SubElement(parent, tag, ns).text = _out_value(node, item, conceal)
     else:
-        elem = ET.SubElement(parent, tag)
+        elem = ET.SubElement(parent, tag, ns)
         if node.type.base != "empty":
             elem.text = _out_value(node, value, conceal)
 

@@ -129,6 +129,10 @@ class Session:
         return "%s (%s session %d, pid %d) since %s" % (
             user, client, session, pid, time.strftime("%H:%M:%S", time.localtime(since)))
 
+    def holds(self, target):
+        row = self.store.lock_holder(target)
+        return row is not None and row[0] == self.id
+
     def _check_unlocked(self, *targets):
         for target in targets:
             holder = self.holder(target)
@@ -171,7 +175,7 @@ class Session:
         finally:
             self.batch_depth -= 1
         if not self.batch_depth and self.batch_dirty:
-            self._store_candidate()
+            self.store_candidate()
 
     def edit(self, change):
         """Apply CHANGE(candidate_tree) to the candidate; nothing is kept if it raises."""
@@ -184,9 +188,9 @@ class Session:
         work = T.copy_tree(self.candidate)
         change(work)
         self.candidate = work
-        self._store_candidate()
+        self.store_candidate()
 
-    def _store_candidate(self):
+    def store_candidate(self):
         with self.store.transaction():
             if self.store.generation("candidate") != self._gen["candidate"]:
                 holder = self.holder("candidate")
@@ -241,7 +245,7 @@ class Session:
                 raise DatastoreError("%d problem%s in the candidate" % (len(problems), "s" * (len(problems) > 1)),
                                      problems=problems)
             new = T.copy_tree(self.candidate)
-            commit_id = self._install(new, comment, label)
+            commit_id = self.install(new, comment, label)
             with self.store.transaction():
                 if confirmed:
                     restore = pending[1] if pending else (self.revision_before(commit_id))
@@ -258,7 +262,7 @@ class Session:
         rows = [r[0] for r in self.store.history() if commit_id is None or r[0] < commit_id]
         return rows[0] if rows else 0
 
-    def _install(self, new, comment, label, client=None):
+    def install(self, new, comment="", label="", client=None):
         """Run the service pipeline and store NEW as running; None if nothing changed."""
         changes = T.diff(self.running, new, self.schema.roots)
         if not changes:
@@ -321,7 +325,7 @@ class Session:
             reason = "cancelled" if cancelled else "not confirmed in time"
             self.refresh()
             try:
-                self._install(old, "automatic rollback: commit %d %s" % (commit_id, reason), "",
+                self.install(old, "automatic rollback: commit %d %s" % (commit_id, reason), "",
                               client="confirm-timer")
             finally:
                 with self.store.transaction():

@@ -92,7 +92,11 @@ def _plan(schema, changes, candidate, plan):
     constrained = [n for n in schema.walk() if n.must_refs is not None and n.config]
     leafrefs = [n for n in schema.walk() if n.config and simple_leafref(n)]
     changed_paths = [c.node.path for c in changes]
+    top_lists = _top_lists(schema)
     for change in changes:
+        if change.node.kind == "container":           # created or deleted whole
+            depth = len(change.node.path)
+            plan.full.update(l.path for l in top_lists if l.path[:depth] == change.node.path)
         where = _change_top(change)
         if where is None:
             continue
@@ -208,7 +212,8 @@ def _unique_and_max(schema, changes, candidate, plan, full):
         for fields in lst.unique:
             seen = {}
             for key in ordered_keys(lst, entries):
-                values = tuple(_leaf_in(entries[key], lst, f.split("/")) for f in fields)
+                values = tuple(_with_default(lst, f, _leaf_in(entries[key], lst, f.split("/")))
+                               for f in fields)
                 if None in values:
                     continue
                 if values in seen:
@@ -220,6 +225,16 @@ def _unique_and_max(schema, changes, candidate, plan, full):
                 else:
                     seen[values] = key
     return problems
+
+
+def _with_default(lst, field, value):
+    """A unique-constrained leaf's value; YANG counts its default when it is absent."""
+    if value is not None:
+        return value
+    node = lst
+    for name in field.split("/"):
+        node = node.children[name]
+    return node.default
 
 
 def _pruned(schema, candidate, plan, dropped):

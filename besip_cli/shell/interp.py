@@ -66,6 +66,7 @@ class Interpreter:
         self.out = out
         self.mode = None            # None: exec mode; a Context: configuration mode
         self.exclusive = False
+        self.on_configure = None    # called when configuration mode is entered
 
     # ---------------------------------------------------------------- prompt
 
@@ -110,8 +111,11 @@ class Interpreter:
     def _problem_lines(self, problems):
         lines = []
         for problem in problems:
-            lines.append("[edit %s]" % " ".join(printer.path_words(problem.path)) if problem.path else "[edit]")
-            lines.append("  %s" % problem.message)
+            path, leaf = problem.path, ""
+            if path and not isinstance(path[-1], tuple) and len(path) > 1:
+                path, leaf = path[:-1], path[-1] + ": "
+            lines.append("[edit%s]" % "".join(" " + w for w in printer.path_words(path)))
+            lines.append("  %s%s" % (leaf, problem.message))
         return lines
 
     def _write(self, lines):
@@ -136,6 +140,8 @@ class Interpreter:
                     self.session.unlock("candidate")
                     raise
                 self.exclusive = True
+            if self.on_configure is not None:
+                self.on_configure()
             self.mode = Context()
             if self.session.dirty() and self.session.changed_by:
                 self.out.write("%% The candidate has uncommitted changes by %s.\n"

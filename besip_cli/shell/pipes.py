@@ -25,7 +25,7 @@ def parse(stages, line, completing=False, extra=None):
         name = tk.keyword(names)
         arg = None
         if name in ("include", "exclude", "begin", "section"):
-            pattern = tk.value("<regex>", "Regular expression")
+            pattern = " ".join([tk.value("<regex>", "Regular expression")] + tk.rest())
             try:
                 arg = re.compile(pattern)
             except re.error as exc:
@@ -36,9 +36,13 @@ def parse(stages, line, completing=False, extra=None):
                                  detail="'display' must be the first modifier")
             arg = tk.keyword(FORMATS)
         elif name == "count":
-            token = tk.peek()
-            if token is not None:
-                arg = re.compile(tk.value("<regex>", "Count only matching lines"))
+            if not tk.at_end():
+                pattern = " ".join(tk.rest())
+                try:
+                    arg = re.compile(pattern)
+                except re.error as exc:
+                    raise ParseError("invalid", tokens[1].pos,
+                                     detail="bad regular expression: %s" % exc)
         elif extra and name in extra:
             arg = tk.rest()
         tk.end()

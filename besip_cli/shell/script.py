@@ -1,25 +1,26 @@
 """Running command lines from a file or from -c: all or nothing.
 
-A script holds the candidate lock while it runs. At its first error it prints
+From its first `configure` a script holds the candidate lock. At its first error it prints
 `FILE:LINE: % message` on stderr and leaves candidate and running exactly as they were
 before it ran (a commit it had made is undone by a restoring commit).
 """
 
 from ..datastore import tree as T
-from ..datastore.session import DatastoreError
 from .interp import CliError, Interpreter, Leave
 
 
 def run(session, lines, out, err):
     """Run LINES [(source, number, text)]; the process exit status."""
     interp = Interpreter(session, out)
-    try:
-        session.lock("candidate", force_dirty=True)
-    except DatastoreError as exc:
-        err.write("%% %s\n" % exc)
-        return 1
-    before_candidate = T.copy_tree(session.candidate)
-    before_running, before_revision = T.copy_tree(session.running), session.revision
+    before = {}
+
+    def take_lock():
+        if not before:
+            if not session.holds("candidate"):
+                session.lock("candidate", force_dirty=True)
+            before.update(candidate=T.copy_tree(session.candidate),
+                          running=T.copy_tree(session.running), revision=session.revision)
+    interp.on_configure = take_lock
     try:
         with session.batch():
             for source, number, text in lines:
@@ -32,24 +33,21 @@ def run(session, lines, out, err):
                     break
                 except CliError as exc:
                     report(err, "%s:%d: " % (source, number), text, exc)
-                    session.candidate = before_candidate
-                    session.batch_dirty = False
-                    _restore(session, before_running, before_revision, before_candidate,
-                             source, number)
+                    if before:
+                        _restore(session, before, "%s:%d" % (source, number))
                     return 1
         return 0
     finally:
-        try:
+        if before and session.holds("candidate"):
             session.unlock("candidate")
-        except DatastoreError:
-            pass
 
 
-def _restore(session, running, revision, candidate, source, number):
-    if session.revision != revision:
-        session._install(running, "restore after %s:%d failed" % (source, number), "")
-    session.candidate = candidate
-    session._store_candidate()
+def _restore(session, before, where):
+    session.batch_dirty = False
+    if session.revision != before["revision"]:
+        session.install(before["running"], "restore after %s failed" % where)
+    session.candidate = before["candidate"]
+    session.store_candidate()
 
 
 def report(err, prefix, text, exc):

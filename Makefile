@@ -1,0 +1,36 @@
+# The two commands of a fresh Debian 12 machine: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := python3-venv libyang2-dev
+TEST_APT_PACKAGES := libyang2-tools
+
+.PHONY: run test bench system-deps test-system-deps clean
+
+run: $(VENV)/.installed
+	$(VENV)/bin/besip
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed-test
+	$(PY) benchmarks/run.py
+
+# System packages: installed when missing (needs root only the first time).
+system-deps:
+	@scripts/need-apt $(APT_PACKAGES)
+
+test-system-deps: system-deps
+	@scripts/need-apt $(TEST_APT_PACKAGES)
+
+$(VENV)/.installed: pyproject.toml | system-deps
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed | test-system-deps
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV)
