@@ -285,11 +285,26 @@ def _libyang(schema, engine, candidate, plan, already):
             if lst is not None:
                 top = _bisect(schema, engine, candidate, plan, dropped, lst, message)
                 path = lst.path[:-1] + ((lst.name, top[1]),) if top else path
-        problems.append(Problem(message, path, xpath if is_data else None, app_tag))
+        if not _dangling_because_dropped(schema, candidate, plan, path):
+            problems.append(Problem(message, path, xpath if is_data else None, app_tag))
         if top is None or top in dropped:
             break
         dropped.add(top)
     return problems
+
+
+def _dangling_because_dropped(schema, candidate, plan, path):
+    """True for a leafref error whose target exists in the candidate: it only appears
+    because the target's entry was dropped after an error of its own."""
+    if not path or isinstance(path[-1], tuple):
+        return False
+    from .tree import resolve, get
+    node = resolve(schema, path)
+    if not simple_leafref(node):
+        return False
+    target = schema.find(simple_leafref(node))
+    values = {v for _k, v in _instances(candidate, target, plan, False)}
+    return get(candidate, path) in values
 
 
 def _errors(schema, engine, tree):
