@@ -101,6 +101,12 @@ class Session:
     def dirty(self):
         return self.candidate != self.running
 
+    @property
+    def role(self):
+        """This session's user's role (admin, operator, monitor) or None."""
+        from ..auth import role
+        return role(self.running, self.user, self.directory)
+
     # ---------------------------------------------------------------- values
 
     def check_value(self, node, text):
