@@ -288,3 +288,22 @@ def test_locks_are_shared_and_die_with_their_owner(office):
     # configure exclusive takes both locks for the shell's session
     out = office("configure exclusive", "do show configuration sessions", check=0).stdout
     assert "candidate, running" in out
+
+
+def test_compare_with_rollback_and_abort(office):
+    office.config("system hostname second", "commit")
+    out = office("configure", "system hostname third", "show | compare rollback 1",
+                 "show | compare | count", check=0).stdout
+    assert "- hostname office-pbx\n+ hostname third" in out
+    assert out.rstrip().endswith("3")
+    office("configure", "system hostname fourth", "abort", "show running-config system hostname",
+           check=0)
+    assert office("configure", "show system hostname", check=0).stdout == "system hostname second\n"
+    assert "There is no rollback 9" in office("configure", "show | compare rollback 9", check=1).stderr
+
+
+def test_do_and_show_in_sub_mode(office):
+    out = office("configure", "pbx extension 100", "show", "do show running-config system hostname",
+                 check=0).stdout
+    assert out.startswith("pbx extension 100\n display-name \"Alice Novak\"")
+    assert out.endswith("system hostname office-pbx\n")

@@ -118,37 +118,25 @@ def _leaf_value(tk, session, leaf):
 
 def _values_of(tree, node):
     """All values of leaf NODE in TREE (for completing leafrefs)."""
-    found = []
-
-    def walk(data, names):
-        if not names:
-            if isinstance(data, list):
-                found.extend(data)
-            elif data is not None:
-                found.append(data)
-            return
-        if isinstance(data, dict):
-            walk_child(data.get(names[0]), names)
-
-    def walk_child(value, names):
-        schema_node = nodes[len(path) - len(names)]
-        if value is None:
-            return
-        if schema_node.kind == "list":
-            for entry in value.values():
-                walk(entry, names[1:])
-        else:
-            walk(value, names[1:])
-
-    nodes = []
-    cursor = node
-    while cursor is not None:
-        nodes.append(cursor)
-        cursor = cursor.parent
-    nodes.reverse()
-    path = [n.name for n in nodes]
-    walk(tree, path)
-    return sorted(set(found))
+    chain = []
+    while node is not None:
+        chain.append(node)
+        node = node.parent
+    level = [tree]
+    for step in reversed(chain):
+        found = []
+        for data in level:
+            value = data.get(step.name) if isinstance(data, dict) else None
+            if value is None:
+                continue
+            if step.kind == "list":
+                found.extend(value.values())
+            elif step.kind == "leaf-list":
+                found.extend(value)
+            else:
+                found.append(value)
+        level = found
+    return sorted(set(level))
 
 
 def _leaf_list_op(tk, session, path, leaf):

@@ -41,6 +41,7 @@ SHOW_EXEC = {
     "configuration": "Commit history, changes and configuration sessions",
     "version": "The software version",
 }
+COMPARE = {"compare": "Differences to the running configuration"}
 SHOW_CONFIGURATION = {
     "commit": "Commit history",
     "sessions": "Configuration sessions and the locks they hold",
@@ -157,7 +158,7 @@ class Interpreter:
         if what == "running-config":
             path, node = parse_show_path(tk, self.schema, Context())
             tk.end()
-            self._show_tree(self.session.running, path, stages, line)
+            self._show_tree(self.session.running, path, pipes.parse(stages, line))
         elif what == "version":
             tk.end()
             self._emit(["BESIP %s" % __version__], stages, line)
@@ -229,8 +230,7 @@ class Interpreter:
             raise CliError("% 'display' applies to configuration output only.")
         self._write(pipes.filter_lines(lines, parsed))
 
-    def _show_tree(self, data, path, stages, line, extra=None):
-        parsed = pipes.parse(stages, line, extra=extra)
+    def _show_tree(self, data, path, parsed):
         data = printer.subtree(self.schema, data, path)
         fmt = pipes.output_format(parsed)
         conceal = self.session.conceal
@@ -353,22 +353,24 @@ class Interpreter:
     def _cfg_show(self, ctx, tk, stages, line):
         path, _node = parse_show_path(tk, self.schema, ctx)
         tk.end()
-        if stages and stages[0] and stages[0][0].text and "compare".startswith(stages[0][0].text) \
-                and len(stages[0][0].text) >= 3:
-            rest = pipes.parse(stages[1:], line)
-            tk2 = Tokens(stages[0][1:], line)
-            old = self.session.running
-            if tk2.try_keyword({"rollback": "Compare with a previous configuration"}):
-                index = int(tk2.value("<0-49>", "Revision", check=_integer))
-                rows = self.session.store.history(index + 1)
-                if index >= len(rows):
-                    raise CliError("%% There is no rollback %d." % index)
-                old = self.session.store.revision(rows[index][0])
-            tk2.end()
+        parsed = pipes.parse(stages, line, extra=COMPARE)
+        if parsed and parsed[0][0] == "compare":
+            old = self._compare_base(Tokens(stages[0][1:], line))
             lines = printer.compare(self.schema, old, self.session.candidate, self.session.conceal)
-            self._write(pipes.filter_lines(lines, rest))
+            self._write(pipes.filter_lines(lines, parsed[1:]))
             return
-        self._show_tree(self.session.candidate, path, stages, line)
+        self._show_tree(self.session.candidate, path, parsed)
+
+    def _compare_base(self, tk):
+        """What `show | compare [rollback N]` compares the candidate with."""
+        if tk.keyword({"rollback": "Compare with a previous configuration"}, optional=True):
+            index = int(tk.value("<0-49>", "Revision", check=_integer))
+            tk.end()
+            rows = self.session.store.history(index + 1)
+            if index >= len(rows):
+                raise CliError("%% There is no rollback %d." % index)
+            return self.session.store.revision(rows[index][0])
+        return self.session.running
 
     def _cfg_load(self, ctx, tk, stages, line):
         how = tk.keyword({"merge": "Add the file's statements to the candidate",

@@ -44,7 +44,7 @@ def parse(stages, line, completing=False, extra=None):
                     raise ParseError("invalid", tokens[1].pos,
                                      detail="bad regular expression: %s" % exc)
         elif extra and name in extra:
-            arg = tk.rest()
+            tk.rest()            # the caller parses the arguments of its own stages
         tk.end()
         parsed.append((name, arg))
     return parsed
