@@ -34,6 +34,20 @@ class Context:
             ctx = ctx.parent
 
 
+def in_enclosing_modes(ctx, first_pos, attempt):
+    """ATTEMPT(mode) in CTX, then (as IOS does) in each enclosing mode, while the line's
+    first word is what the mode does not know."""
+    error = None
+    for mode in ctx.chain():
+        try:
+            return attempt(mode)
+        except ParseError as exc:
+            if exc.kind != "invalid" or exc.pos != first_pos:
+                raise
+            error = error or exc
+    raise error
+
+
 def _help(children):
     return {name: child.help for name, child in children.items()}
 

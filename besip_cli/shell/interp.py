@@ -13,7 +13,8 @@ from ..datastore import tree as T
 from ..datastore.session import DatastoreError
 from ..datastore.store import StoreError
 from . import pipes, printer
-from .config import Context, apply_ops, parse_delete, parse_set, parse_show_path
+from .config import (Context, apply_ops, in_enclosing_modes, parse_delete, parse_set,
+                     parse_show_path)
 from .lexer import LexError, split_pipes, tokenize
 from .tokens import ParseError, Tokens
 
@@ -249,16 +250,8 @@ class Interpreter:
 
     def _config(self, command, stages, line):
         """Try the line in the current mode, then (as IOS does) in each enclosing mode."""
-        first_error = None
-        for ctx in self.mode.chain():
-            try:
-                self._config_in(ctx, Tokens(command, line), stages, line)
-                return
-            except ParseError as exc:
-                if exc.kind != "invalid" or exc.pos != command[0].pos:
-                    raise
-                first_error = first_error or exc
-        raise first_error
+        in_enclosing_modes(self.mode, command[0].pos,
+                           lambda ctx: self._config_in(ctx, Tokens(command, line), stages, line))
 
     def _config_in(self, ctx, tk, stages, line):
         verbs = dict(CONFIG_VERBS)
@@ -412,17 +405,12 @@ class Interpreter:
         if len(tokens) == 1 and tokens[0].is_word("exit"):
             return ctx.parent or Context()
         shadow = _Shadow(self.session, scratch)
-        error = None
-        for candidate_ctx in ctx.chain():
-            try:
-                ops, entered = parse_set(Tokens(tokens, raw), shadow, candidate_ctx)
-                apply_ops(scratch, self.schema, ops)
-                return entered or candidate_ctx
-            except ParseError as exc:
-                if exc.kind != "invalid" or exc.pos != tokens[0].pos:
-                    raise
-                error = error or exc
-        raise error
+
+        def attempt(mode):
+            ops, entered = parse_set(Tokens(tokens, raw), shadow, mode)
+            apply_ops(scratch, self.schema, ops)
+            return entered or mode
+        return in_enclosing_modes(ctx, tokens[0].pos, attempt)
 
     def _cfg_save(self, ctx, tk, stages, line):
         filename = tk.value("<file>", "File name (.xml and .json save in those formats)")
