@@ -83,15 +83,17 @@ class Session:
         if self.batch_depth:
             return
         for name in TARGETS:
-            gen = self.store.generation(name)
-            if gen != self._gen[name]:
-                data, gen, revision, changed_by = self.store.load(name)
-                setattr(self, name, data)
-                self._gen[name] = gen
-                if name == "running":
-                    self.revision = revision
-                else:
-                    self.changed_by = changed_by
+            if self.store.generation(name) != self._gen[name]:
+                self._reload(name)
+
+    def _reload(self, name):
+        data, gen, revision, changed_by = self.store.load(name)
+        setattr(self, name, data)
+        self._gen[name] = gen
+        if name == "running":
+            self.revision = revision
+        else:
+            self.changed_by = changed_by
 
     def close(self):
         with contextlib.suppress(StoreError, Exception):
@@ -184,17 +186,21 @@ class Session:
             self.store_candidate()
 
     def edit(self, change):
-        """Apply CHANGE(candidate_tree) to the candidate; nothing is kept if it raises."""
+        """Apply CHANGE(candidate_tree) to the candidate. If it raises, the candidate is
+        reloaded as last stored (inside a batch, the batch's edits are dropped too)."""
         self.refresh()
         self._check_unlocked("candidate")
-        if self.batch_depth:
+        try:
             change(self.candidate)
+        except BaseException:
+            self._gen["candidate"] = None
+            self.batch_dirty = False
+            self._reload("candidate")
+            raise
+        if self.batch_depth:
             self.batch_dirty = True
-            return
-        work = T.copy_tree(self.candidate)
-        change(work)
-        self.candidate = work
-        self.store_candidate()
+        else:
+            self.store_candidate()
 
     def store_candidate(self):
         with self.store.transaction():
@@ -214,7 +220,7 @@ class Session:
         self.batch_dirty = False
 
     def replace_candidate(self, new_tree):
-        self.edit(lambda tree: (tree.clear(), tree.update(new_tree)))
+        self.edit(lambda tree: (tree.clear(), tree.update(T.copy_tree(new_tree))))
 
     def discard(self):
         """Throw away uncommitted changes: candidate := running."""
@@ -246,12 +252,14 @@ class Session:
                 raise DatastoreError("a confirmed commit with a persist id is pending; "
                                      "give its persist-id to confirm or extend it",
                                      tag="invalid-value")
-            problems = validate(self.schema, self.engine, self.running, self.candidate)
+            changes = T.diff(self.running, self.candidate, self.schema.roots)
+            problems = validate(self.schema, self.engine, self.running, self.candidate,
+                                changes=changes)
             if problems:
                 raise DatastoreError("%d problem%s in the candidate" % (len(problems), "s" * (len(problems) > 1)),
                                      problems=problems)
-            new = T.copy_tree(self.candidate)
-            commit_id = self.install(new, comment, label)
+            new = T.copy_tree(self.candidate) if changes else self.running
+            commit_id = self.install(new, comment, label, changes=changes)
             with self.store.transaction():
                 if confirmed:
                     restore = pending[1] if pending else (self.revision_before(commit_id))
@@ -268,22 +276,25 @@ class Session:
         rows = [r[0] for r in self.store.history() if commit_id is None or r[0] < commit_id]
         return rows[0] if rows else 0
 
-    def install(self, new, comment="", label="", client=None):
+    def install(self, new, comment="", label="", client=None, changes=None):
         """Run the service pipeline and store NEW as running; None if nothing changed."""
-        changes = T.diff(self.running, new, self.schema.roots)
+        if changes is None:
+            changes = T.diff(self.running, new, self.schema.roots)
         if not changes:
             return None
         try:
             services.apply_commit(self.running, new, changes, self)
         except services.ServiceError as exc:
             raise DatastoreError("commit refused: %s" % exc, tag="operation-failed")
+        text = self.store.encode(new)
         with self.store.transaction():
-            text = self.store.encode(new)
             commit_id = self.store.add_revision(text, self.user, client or self.client, comment, label)
-            self.store.save("running", new, revision=commit_id)
-            self.store.save("candidate", new)
+            self.store.save("running", None, revision=commit_id, text=text)
+            self.store.save("candidate", None, text=text)
             self._gen = {name: self.store.generation(name) for name in TARGETS}
-        self.running, self.candidate, self.revision = new, T.copy_tree(new), commit_id
+        if self.candidate != new:
+            self.candidate = T.copy_tree(new)
+        self.running, self.revision = new, commit_id
         self.changed_by = []
         self.batch_dirty = False
         return commit_id

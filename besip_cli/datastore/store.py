@@ -128,8 +128,9 @@ class Store:
         return self.decode(data, "the %s configuration" % name), generation, revision, \
             json.loads(changed_by)
 
-    def save(self, name, tree, changed_by=(), revision=None):
-        text = self.encode(tree)
+    def save(self, name, tree, changed_by=(), revision=None, text=None):
+        """Store TREE (or its encoding TEXT) as datastore NAME."""
+        text = self.encode(tree) if text is None else text
         if revision is None:
             self.db.execute("UPDATE datastore SET data=?, digest=?, generation=generation+1, "
                             "changed_by=? WHERE name=?",

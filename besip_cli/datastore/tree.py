@@ -6,8 +6,6 @@ type empty); a leaf-list is a list of texts. A non-presence container exists onl
 has content. Data paths are tuples of steps: a name, or (list name, key) for an entry.
 """
 
-import copy
-
 
 class EditError(Exception):
     """An edit that RFC 6241 refuses: TAG is its error-tag (data-exists, data-missing...)."""
@@ -46,7 +44,12 @@ def ordered_keys(list_node, entries):
 
 
 def copy_tree(tree):
-    return copy.deepcopy(tree)
+    """A deep copy of a tree of dicts, lists and strings (several times faster than deepcopy)."""
+    out = {}
+    for name, value in tree.items():
+        kind = type(value)
+        out[name] = copy_tree(value) if kind is dict else value[:] if kind is list else value
+    return out
 
 
 def resolve(schema, path):
@@ -215,7 +218,7 @@ def merge(target, source, children):
                 if key in entries:
                     merge(entries[key], entry, node.children)
                 else:
-                    entries[key] = copy.deepcopy(entry)
+                    entries[key] = copy_tree(entry)
         elif node.kind == "container":
             if name not in target:
                 _clear_other_cases(target, node)

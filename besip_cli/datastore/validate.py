@@ -44,9 +44,11 @@ class Plan:
             self.keys.setdefault(lst.path, set()).add(key)
 
 
-def validate(schema, engine, running, candidate, full=False):
-    """Problems of CANDIDATE (empty when valid), given that RUNNING is valid."""
-    changes = diff(running, candidate, schema.roots)
+def validate(schema, engine, running, candidate, full=False, changes=None):
+    """Problems of CANDIDATE (empty when valid), given that RUNNING is valid; CHANGES is
+    diff(running, candidate) when the caller has it already."""
+    if changes is None:
+        changes = diff(running, candidate, schema.roots)
     if not changes and not full:
         return []
     plan = Plan()
