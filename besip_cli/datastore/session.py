@@ -58,6 +58,7 @@ class Session:
         self.changed_by = []
         self.batch_depth = 0
         self.batch_dirty = False
+        self.batch_locked = False      # inside a batch: we hold the candidate lock
         self.notices = []              # messages for the user (confirmed-commit reverts...)
         with self.store.transaction():
             self.store.reap_sessions()
@@ -182,6 +183,7 @@ class Session:
             yield
         finally:
             self.batch_depth -= 1
+            self.batch_locked = False
         if not self.batch_depth and self.batch_dirty:
             self.store_candidate()
 
@@ -189,18 +191,20 @@ class Session:
         """Apply CHANGE(candidate_tree) to the candidate. If it raises, the candidate is
         reloaded as last stored (inside a batch, the batch's edits are dropped too)."""
         self.refresh()
-        self._check_unlocked("candidate")
+        if not (self.batch_depth and self.batch_locked):
+            self._check_unlocked("candidate")
+            self.batch_locked = bool(self.batch_depth) and self.holds("candidate")
         try:
             change(self.candidate)
+            if self.batch_depth:
+                self.batch_dirty = True
+            else:
+                self.store_candidate()
         except BaseException:
             self._gen["candidate"] = None
             self.batch_dirty = False
             self._reload("candidate")
             raise
-        if self.batch_depth:
-            self.batch_dirty = True
-        else:
-            self.store_candidate()
 
     def store_candidate(self):
         with self.store.transaction():

@@ -87,6 +87,7 @@ def _convert(stmt, parent, module, choice):
     node.choice = choice
     _SOURCES[id(node)] = stmt
     node.description = _arg(stmt, "description") or ""
+    node.help = first_sentence(node.description)
     node.config = getattr(stmt, "i_config", True) is not False
     node.units = _arg(stmt, "units")
     node.mandatory = _arg(stmt, "mandatory") == "true"
@@ -112,7 +113,16 @@ def _convert(stmt, parent, module, choice):
     for child in getattr(stmt, "i_children", []):
         for sub in _convert(child, node, module, ()):
             node.children[sub.name] = sub
+    node.config_children = {n: c for n, c in node.children.items() if c.config}
+    node.keywords = {n: c.help for n, c in node.config_children.items()}
     yield node
+
+
+def first_sentence(text):
+    """The first sentence of a description, on one line."""
+    text = " ".join(text.split())
+    end = text.find(". ")
+    return text[:end + 1] if end >= 0 else text
 
 
 _SOURCES = {}

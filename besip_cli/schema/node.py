@@ -45,16 +45,17 @@ def _is_int(text):
 class SchemaNode:
     """One data node of the schema (choice and case are flattened into `choice`)."""
 
-    __slots__ = ("kind", "name", "module", "description", "parent", "children", "keys",
+    __slots__ = ("kind", "name", "module", "description", "help", "parent", "children", "keys",
                  "type", "default", "mandatory", "presence", "config", "user_ordered",
                  "min_elements", "max_elements", "units", "secret", "choice", "constraints",
-                 "unique", "must_refs")
+                 "unique", "must_refs", "config_children", "keywords")
 
     def __init__(self, kind, name, module, parent=None):
         self.kind = kind                  # container | list | leaf | leaf-list
         self.name = name
         self.module = module              # name of the module that defines the node
         self.description = ""
+        self.help = ""                    # the description's first sentence: what `?` shows
         self.parent = parent
         self.children = {}                # name -> SchemaNode, in schema order
         self.keys = ()                    # list key leaf names
@@ -72,6 +73,8 @@ class SchemaNode:
         self.constraints = False          # has must/when/leafref: libyang must see it
         self.unique = ()                  # tuples of descendant leaf names
         self.must_refs = None             # lists whose every entry a constraint here reads
+        self.config_children = {}         # children that are configuration, by name
+        self.keywords = {}                # their names -> help, for the command language
 
     @property
     def path(self):
@@ -83,18 +86,8 @@ class SchemaNode:
             node = node.parent
         return tuple(reversed(names))
 
-    @property
-    def help(self):
-        """The first sentence of the description: what `?` shows."""
-        text = " ".join(self.description.split())
-        end = text.find(". ")
-        return text[:end + 1] if end >= 0 else text
-
     def is_leafish(self):
         return self.kind in ("leaf", "leaf-list")
-
-    def config_children(self):
-        return [c for c in self.children.values() if c.config]
 
     def entry_list(self):
         """The innermost list whose entries contain this node (itself if a list)."""
@@ -114,6 +107,8 @@ class Schema:
         self.roots = roots                # name -> SchemaNode (top-level data nodes)
         self.modules = modules            # [{name, revision, namespace, prefix, file}]
         self.digest = digest              # content hash of the YANG sources
+        self.config_roots = {n: r for n, r in roots.items() if r.config}
+        self.keywords = {n: r.help for n, r in self.config_roots.items()}
 
     def namespace(self, module):
         for info in self.modules:

@@ -17,8 +17,11 @@ class Context:
         self.path, self.node, self.parent = path, node, parent
 
     def children(self, schema):
-        source = schema.roots if self.node is None else self.node.children
-        return {name: child for name, child in source.items() if child.config}
+        return schema.config_roots if self.node is None else self.node.config_children
+
+    def keywords(self, schema):
+        """Statement keywords here -> help."""
+        return schema.keywords if self.node is None else self.node.keywords
 
     def tag(self):
         """The prompt tag: config, config-extension-100..."""
@@ -48,18 +51,15 @@ def in_enclosing_modes(ctx, first_pos, attempt):
     raise error
 
 
-def _help(children):
-    return {name: child.help for name, child in children.items()}
-
-
-def _key_values(tk, session, lst, existing):
+def _key_values(tk, session, lst, path):
     values = []
     for key_name in lst.keys:
         leaf = lst.children[key_name]
-        options = [(k if isinstance(k, str) else k[len(values)], "") for k in existing]
+        options = lambda i=len(values): sorted({(T.key_tuple(k)[i], "")
+                                                for k in _existing_keys(session, path, lst)})
         values.append(tk.value(leaf.type.hint or "<%s>" % key_name, leaf.help,
                                check=lambda text, leaf=leaf: _checked(session, leaf, text),
-                               options=sorted(set(options))))
+                               options=options))
     return values[0] if len(values) == 1 else tuple(values)
 
 
@@ -84,8 +84,9 @@ def parse_set(tk, session, ctx):
     need_more = True
     entered = None
     while True:
-        children = Context(path, node).children(schema)
-        name = tk.keyword(_help(children), optional=not need_more, cr=not need_more)
+        here = Context(path, node)
+        children = here.children(schema)
+        name = tk.keyword(here.keywords(schema), optional=not need_more, cr=not need_more)
         if name is None:
             break
         child = children[name]
@@ -100,7 +101,7 @@ def parse_set(tk, session, ctx):
                 ops.append(("ensure", path, None, None))
             continue
         if child.kind == "list":
-            key = _key_values(tk, session, child, _existing_keys(session, path, child))
+            key = _key_values(tk, session, child, path)
             path, node = path + ((name, key),), child
             ops.append(("ensure", path, None, None))
             entered = Context(path, child, ctx)
@@ -119,12 +120,14 @@ def parse_set(tk, session, ctx):
 
 
 def _leaf_value(tk, session, leaf):
-    options = [(name, text) for name, text in leaf.type.enums]
-    for member in leaf.type.members:
-        options.extend(member.enums)
-    if leaf.type.leafref:
-        target = session.schema.find(leaf.type.leafref)
-        options.extend((v, "") for v in _values_of(session.candidate, target))
+    def options():
+        found = list(leaf.type.enums)
+        for member in leaf.type.members:
+            found.extend(member.enums)
+        if leaf.type.leafref:
+            target = session.schema.find(leaf.type.leafref)
+            found.extend((v, "") for v in _values_of(session.candidate, target))
+        return found
     hint = leaf.type.hint if not leaf.type.enums else ""
     return tk.value(hint, leaf.help, check=lambda text: _checked(session, leaf, text),
                     options=options)
@@ -190,8 +193,9 @@ def parse_delete(tk, session, ctx):
     path, node = ctx.path, ctx.node
     optional = False
     while True:
-        children = Context(path, node).children(schema)
-        name = tk.keyword(_help(children), optional=optional, cr=optional)
+        here = Context(path, node)
+        children = here.children(schema)
+        name = tk.keyword(here.keywords(schema), optional=optional, cr=optional)
         if name is None:
             return path, None
         child = children[name]
@@ -200,14 +204,14 @@ def parse_delete(tk, session, ctx):
             path, node = path + (name,), child
             continue
         if child.kind == "list":
-            key = _key_values(tk, session, child, _existing_keys(session, path, child))
+            key = _key_values(tk, session, child, path)
             path, node = path + ((name, key),), child
             continue
         path = path + (name,)
         value = None
         if child.kind == "leaf-list" and (not tk.at_end() or tk.completing):
-            current = T.get(session.candidate, path) or []
-            value = tk.value("", child.help, options=[(v, "") for v in current] + [("<cr>", "")])
+            value = tk.value("", child.help, options=lambda: [
+                (v, "") for v in T.get(session.candidate, path) or []] + [("<cr>", "")])
         elif not tk.at_end() and child.type.base != "empty":
             tk.value(child.type.hint, child.help)         # IOS accepts the old value
         tk.end()
@@ -218,8 +222,9 @@ def parse_show_path(tk, schema, ctx):
     """A path narrowing `show`: (data path, schema node); keys may be left out."""
     path, node = ctx.path, ctx.node
     while not tk.at_end() or tk.completing:
-        children = Context(path, node).children(schema)
-        name = tk.keyword(_help(children), optional=True)
+        here = Context(path, node)
+        children = here.children(schema)
+        name = tk.keyword(here.keywords(schema), optional=True)
         if name is None:
             break
         child = children[name]

@@ -255,7 +255,7 @@ class Interpreter:
 
     def _config_in(self, ctx, tk, stages, line):
         verbs = dict(CONFIG_VERBS)
-        statements = {n: c.help for n, c in ctx.children(self.schema).items()}
+        statements = ctx.keywords(self.schema)
         word = tk.keyword(dict(statements, **verbs))
         if word in statements and word not in verbs:
             tk.i -= 1

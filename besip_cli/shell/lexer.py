@@ -25,40 +25,22 @@ class Token:
         return "Token(%r@%d)" % (self.text, self.pos)
 
 
+_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)("?)|\||[^\s"|]+')
+_ESCAPE = re.compile(r"\\(.)")
+
+
 def tokenize(line):
-    """Tokens of LINE; a double-quoted token may hold spaces and \\ escapes."""
+    """Tokens of LINE; a double-quoted token may hold spaces and \\ escapes. A bare `[` or
+    `]` (standing alone) brackets a leaf-list's values."""
     tokens = []
-    i, n = 0, len(line)
-    while i < n:
-        ch = line[i]
-        if ch.isspace():
-            i += 1
-            continue
-        start = i
-        if ch == '"':
-            i += 1
-            out = []
-            while True:
-                if i >= n:
-                    raise LexError('missing \'"\' at the end of the line', start)
-                ch = line[i]
-                if ch == '"':
-                    i += 1
-                    break
-                if ch == "\\" and i + 1 < n:
-                    out.append(_ESCAPES.get(line[i + 1], "\\" + line[i + 1]))
-                    i += 2
-                    continue
-                out.append(ch)
-                i += 1
-            tokens.append(Token("".join(out), start, True))
-        elif ch == "|" or (ch in "[]" and (i + 1 == n or line[i + 1].isspace())):
-            tokens.append(Token(ch, start))
-            i += 1
+    for match in _TOKEN.finditer(line):
+        if match.group(0).startswith('"'):
+            if not match.group(2):
+                raise LexError('missing \'"\' at the end of the line', match.start())
+            text = _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), match.group(1))
+            tokens.append(Token(text, match.start(), True))
         else:
-            while i < n and not line[i].isspace() and line[i] not in '"|':
-                i += 1
-            tokens.append(Token(line[start:i], start))
+            tokens.append(Token(match.group(0), match.start()))
     return tokens
 
 

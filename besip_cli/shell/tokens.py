@@ -86,10 +86,12 @@ class Tokens:
             return None
 
     def value(self, hint, help_text="", check=None, options=()):
-        """The next token as a free value; CHECK(text) may refuse it (ValueError)."""
+        """The next token as a free value; CHECK(text) may refuse it (ValueError).
+        OPTIONS (pairs, or a function returning them) are only computed when completing."""
         if self.at_end():
             if self.completing:
-                raise Need([(o, h) for o, h in options] + [(hint, help_text)] if hint else list(options))
+                options = list(options() if callable(options) else options)
+                raise Need(options + [(hint, help_text)] if hint else options)
             raise ParseError("incomplete", self.pos())
         token = self.tokens[self.i]
         if not token.quoted and token.text in ("[", "]", "|"):
