@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from .datastore.session import DatastoreError, Session
+from .datastore.session import DatastoreError, Session, default_directory
 from .datastore.store import StoreError
 from .schema.compile import SchemaError
 from .shell import script
@@ -16,7 +16,24 @@ def parse_args(argv):
     parser.add_argument("-f", dest="file", metavar="FILE", help="run the lines of FILE ('-': stdin)")
     parser.add_argument("--datastore", metavar="DIR",
                         help="data directory (default: $BESIP_HOME or ~/.local/share/besip)")
+    parser.add_argument("--recover", action="store_true",
+                        help="after damage: make the newest intact commit running again")
     return parser.parse_args(argv)
+
+
+def recover(directory):
+    from . import schema
+    from .datastore.store import Store
+    store = Store(directory or default_directory(), schema.load())
+    try:
+        commit_id = store.recover()
+    finally:
+        store.close()
+    if commit_id:
+        print("Running and candidate restored from commit %d." % commit_id)
+    else:
+        print("No intact commit was found: the configuration is now empty.")
+    return 0
 
 
 def _lines(args):
@@ -36,6 +53,8 @@ def _lines(args):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        if args.recover:
+            return recover(args.datastore)
         session = Session(args.datastore)
     except (StoreError, DatastoreError, SchemaError) as exc:
         sys.stderr.write("%% %s\n" % exc)

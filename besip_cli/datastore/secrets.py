@@ -31,14 +31,35 @@ class Keyring:
             with open(self.path, "rb") as handle:
                 key = handle.read()
         except FileNotFoundError:
-            key = _random.token_bytes(64)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key)
-                handle.flush()
-                os.fsync(handle.fileno())
+            key = self._create()
         if len(key) != 64:
-            raise SecretError("%s is damaged (expected 64 bytes)" % self.path)
+            raise SecretError("%s is damaged (%d bytes instead of 64): restore it from a "
+                              "backup; without it the SIP secrets cannot be shown or "
+                              "loaded back" % (self.path, len(key)))
+        return key
+
+    def _create(self):
+        """A new key, written whole before it appears under its name (a kill at any
+        instant leaves no key or the complete key); the first of two racing processes wins."""
+        key = _random.token_bytes(64)
+        tmp = "%s.%d.tmp" % (self.path, os.getpid())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, self.path)
+        except FileExistsError:
+            with open(self.path, "rb") as handle:
+                key = handle.read()
+        finally:
+            os.unlink(tmp)
+        dirfd = os.open(os.path.dirname(self.path) or ".", os.O_RDONLY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
         return key
 
     def conceal(self, text):

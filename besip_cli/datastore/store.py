@@ -123,8 +123,8 @@ class Store:
         data, digest, generation, revision, changed_by = row
         if _digest(data) != digest:
             raise StoreError("the %s configuration in %s was modified outside besip "
-                             "(checksum mismatch); restore it with 'rollback' or a backup"
-                             % (name, self.path))
+                             "(checksum mismatch); 'besip --recover' restores the newest "
+                             "intact commit" % (name, self.path))
         return self.decode(data, "the %s configuration" % name), generation, revision, \
             json.loads(changed_by)
 
@@ -163,6 +163,23 @@ class Store:
         if _digest(text) != row[1]:
             raise StoreError("commit %d in %s is damaged" % (commit_id, self.path))
         return self.decode(text, "commit %d" % commit_id)
+
+    def recover(self):
+        """Make the newest intact commit running and candidate again; its id (0: none
+        was intact, the configuration is empty)."""
+        for commit_id, *_rest in self.history():
+            try:
+                tree = self.revision(commit_id)
+            except StoreError:
+                continue
+            break
+        else:
+            commit_id, tree = 0, {}
+        text = self.encode(tree)
+        with self.transaction():
+            self.save("running", None, revision=commit_id, text=text)
+            self.save("candidate", None, text=text)
+        return commit_id
 
     # -- sessions and locks
 

@@ -10,6 +10,7 @@ import time
 from .. import __version__
 from ..datastore import codec
 from ..datastore import tree as T
+from ..datastore.secrets import SecretError
 from ..datastore.session import DatastoreError
 from ..datastore.store import StoreError
 from . import pipes, printer
@@ -103,7 +104,7 @@ class Interpreter:
                            [exc.detail] if exc.detail else [])
         except DatastoreError as exc:
             raise CliError("%% %s" % exc, details=self._problem_lines(exc.problems))
-        except (StoreError, T.EditError) as exc:
+        except (StoreError, T.EditError, SecretError) as exc:
             raise CliError("%% %s" % exc)
         finally:
             for notice in self.session.notices:
