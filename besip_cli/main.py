@@ -1,6 +1,7 @@
 """`besip`: the shell, a script runner (-f FILE) and one-shot commands (-c LINE)."""
 
 import argparse
+import os
 import sys
 
 from .datastore.session import DatastoreError, Session
@@ -33,17 +34,26 @@ def _lines(args):
     return lines
 
 
+def _client():
+    """How this process was reached: over SSH (login shell, ForceCommand) or locally."""
+    connection = os.environ.get("SSH_CONNECTION", "").split()
+    if connection:
+        return {"client": "ssh", "peer": " ".join(connection[:2])}
+    return {"client": "cli"}
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        session = Session(args.datastore)
+        session = Session(args.datastore, **_client())
     except (StoreError, DatastoreError, SchemaError) as exc:
         sys.stderr.write("%% %s\n" % exc)
         return 2
     try:
-        if args.file or args.commands:
+        if args.file or args.commands or not sys.stdin.isatty():
+            args.file = args.file or (None if args.commands else "-")
             return script.run(session, _lines(args), sys.stdout, sys.stderr)
-        from .shell.repl import interactive
+        from .shell.terminal import interactive
         return interactive(session)
     except StoreError as exc:
         sys.stderr.write("%% %s\n" % exc)

@@ -7,7 +7,7 @@ leaves of the same level may follow on the line.
 """
 
 from ..datastore import tree as T
-from .tokens import ParseError
+from .tokens import CR, ParseError
 
 
 class Context:
@@ -111,7 +111,9 @@ def _leaf_value(tk, session, leaf):
     if leaf.type.leafref:
         target = session.schema.find(leaf.type.leafref)
         options.extend((v, "") for v in _values_of(session.candidate, target))
-    hint = leaf.type.hint if not leaf.type.enums else ""
+    if leaf.type.base == "boolean":
+        options.extend((("true", ""), ("false", "")))
+    hint = leaf.type.hint if not (leaf.type.enums or leaf.type.base == "boolean") else ""
     return tk.value(hint, leaf.help, check=lambda text: _checked(session, leaf, text),
                     options=options)
 
@@ -205,7 +207,7 @@ def parse_delete(tk, session, ctx):
         value = None
         if child.kind == "leaf-list" and (not tk.at_end() or tk.completing):
             current = T.get(session.candidate, path) or []
-            value = tk.value("", child.help, options=[(v, "") for v in current] + [("<cr>", "")])
+            value = tk.value("", child.help, options=[(v, "") for v in current] + [(CR, "")])
         elif not tk.at_end() and child.type.base != "empty":
             tk.value(child.type.hint, child.help)         # IOS accepts the old value
         tk.end()
