@@ -7,7 +7,7 @@ import sys
 from .datastore.session import DatastoreError, Session
 from .datastore.store import StoreError
 from .schema.compile import SchemaError
-from .shell import script
+from .shell import access, script
 
 
 def parse_args(argv):
@@ -49,10 +49,15 @@ def main(argv=None):
     except (StoreError, DatastoreError, SchemaError) as exc:
         sys.stderr.write("%% %s\n" % exc)
         return 2
+    if not (args.file or args.commands) and os.environ.get("SSH_ORIGINAL_COMMAND"):
+        args.commands = [os.environ["SSH_ORIGINAL_COMMAND"]]     # `ssh box CMD` under ForceCommand
     try:
         if args.file or args.commands or not sys.stdin.isatty():
             args.file = args.file or (None if args.commands else "-")
-            return script.run(session, _lines(args), sys.stdout, sys.stderr)
+            guard = None
+            if access.over_ssh():               # `ssh box 'show ...'` to a login shell / ForceCommand
+                guard = access.configure_guard(session, access.role(session))
+            return script.run(session, _lines(args), sys.stdout, sys.stderr, guard)
         from .shell.terminal import interactive
         return interactive(session)
     except StoreError as exc:

@@ -6,6 +6,7 @@ Enter would parse it, and the parser says what it needed when the line ran out.
 
 from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.lexers import Lexer
+from prompt_toolkit.utils import get_cwidth
 
 from .lexer import LexError, quote, tokenize
 from .tokens import CR, Hint, Need, ParseError
@@ -64,11 +65,15 @@ def first_error(interp, text):
     return None
 
 
-def help_lines(interp, text, width=80):
-    """What `?` prints for TEXT: one line per option, or the error."""
+def help_lines(interp, text, width=80, indent=0):
+    """What `?` prints for TEXT (typed INDENT columns in): one line per option, or the error
+    with a caret."""
     found = analyse(interp, text)
     if found.error is not None:
-        return [found.error.message()]
+        caret = []
+        if found.error.kind == "invalid":
+            caret = [" " * (indent + get_cwidth(text[:found.error.pos])) + "^"]
+        return caret + [found.error.message()]
     if not found.options:
         return ["% Unrecognized command"]
     column = min(max(len(w) for w, _ in found.options), 28)

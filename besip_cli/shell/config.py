@@ -17,8 +17,10 @@ class Context:
         self.path, self.node, self.parent = path, node, parent
 
     def children(self, schema):
+        """The statements possible here (a list entry's keys are fixed: not among them)."""
         source = schema.roots if self.node is None else self.node.children
-        return {name: child for name, child in source.items() if child.config}
+        keys = self.node.keys if self.node is not None and self.node.kind == "list" else ()
+        return {name: child for name, child in source.items() if child.config and name not in keys}
 
     def tag(self):
         """The prompt tag: config, config-extension-100..."""

@@ -58,6 +58,10 @@ class CliError(Exception):
         super().__init__(message)
         self.message, self.pos, self.details = message, pos, list(details)
 
+    def lines(self):
+        """The message and details as printed (a plain detail sentence gets its '% ')."""
+        return [self.message] + [d if d.startswith(("[", " ", "%")) else "% " + d for d in self.details]
+
 
 class Leave(Exception):
     """The user left the shell (exit in exec mode)."""
@@ -89,7 +93,9 @@ class Interpreter:
     # ---------------------------------------------------------------- dispatch
 
     def execute(self, line):
-        """Run one command line."""
+        """Run one command line (`!` and `#` start comments)."""
+        if line.lstrip()[:1] in ("!", "#"):
+            return
         try:
             tokens = tokenize(line)
         except LexError as exc:

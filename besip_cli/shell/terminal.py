@@ -21,7 +21,7 @@ from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style
 from prompt_toolkit.utils import get_cwidth
 
-from .. import auth
+from . import access
 from .complete import ErrorLexer, ShellCompleter, help_lines
 from .interp import CliError, Interpreter, Leave
 from .lexer import LexError, split_pipes, tokenize
@@ -38,10 +38,10 @@ class Shell:
     """One user's interactive session: ROLE decides whether configuration mode is allowed."""
 
     def __init__(self, session, role, input=None, output=None):
-        self.session, self.role = session, role
+        self.session = session
         self.buffer = io.StringIO()
         self.interp = Interpreter(session, self.buffer)
-        self.interp.on_configure = self._may_configure
+        self.interp.on_configure = access.configure_guard(session, role)
         self.interp.on_leave = self._ask_leave
         if output is None:
             output = create_output()
@@ -97,7 +97,7 @@ class Shell:
                 if not prompt:
                     self.write(line + "\n")
                 self.write(" " * (get_cwidth(prompt) + get_cwidth(line[:exc.pos])) + "^\n")
-            self.write("\n".join([exc.message] + exc.details) + "\n")
+            self.write("\n".join(exc.lines()) + "\n")
         else:
             self.flush(paged=not _no_more(line))
 
@@ -148,11 +148,6 @@ class Shell:
 
     # ---------------------------------------------------------------- hooks
 
-    def _may_configure(self):
-        if self.role not in auth.WRITE_ROLES:
-            raise CliError("%% Permission denied: %s has the %s role, which cannot enter "
-                           "configuration mode." % (self.session.user, self.role or "no"))
-
     def _ask_leave(self, changed_by):
         """What to do with uncommitted changes when leaving configuration mode."""
         self.flush()
@@ -183,7 +178,7 @@ class Shell:
                 return
             prompt = self.interp.prompt()
             self.session.refresh()
-            lines = help_lines(self.interp, text, self.size()[1])
+            lines = help_lines(self.interp, text, self.size()[1], get_cwidth(prompt))
             run_in_terminal(lambda: self.write("%s%s?\n%s\n" % (prompt, text, "\n".join(lines))))
 
         @keys.add("c-z")
@@ -228,19 +223,9 @@ def _history(session):
         return InMemoryHistory()
 
 
-def local_role(session):
-    """The role of the user at this terminal: a configured user's role; the data directory's
-    owner on the console (not over SSH) is admin even when other users are configured."""
-    role = session.role
-    if role is None and "SSH_CONNECTION" not in os.environ \
-            and os.stat(session.directory).st_uid == os.getuid():
-        role = "admin"
-    return role
-
-
 def interactive(session):
     """The shell on this process's terminal (`besip`, login shell, ForceCommand)."""
-    role = local_role(session)
+    role = access.role(session)
     if role is None:
         print("%% Permission denied: %s is not a user of this system." % session.user)
         return 1
