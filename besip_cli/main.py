@@ -52,14 +52,19 @@ def main(argv=None):
     if not (args.file or args.commands) and os.environ.get("SSH_ORIGINAL_COMMAND"):
         args.commands = [os.environ["SSH_ORIGINAL_COMMAND"]]     # `ssh box CMD` under ForceCommand
     try:
-        if args.file or args.commands or not sys.stdin.isatty():
+        interactive = not (args.file or args.commands or not sys.stdin.isatty())
+        role = access.role(session)
+        if role is None and (interactive or access.over_ssh()):
+            sys.stderr.write("%% Permission denied: %s is not a user of this system.\n" % session.user)
+            return 1
+        if not interactive:
             args.file = args.file or (None if args.commands else "-")
             guard = None
             if access.over_ssh():               # `ssh box 'show ...'` to a login shell / ForceCommand
-                guard = access.configure_guard(session, access.role(session))
+                guard = access.configure_guard(session, role)
             return script.run(session, _lines(args), sys.stdout, sys.stderr, guard)
-        from .shell.terminal import interactive
-        return interactive(session)
+        from .shell.terminal import Shell
+        return Shell(session, role).loop()
     except StoreError as exc:
         sys.stderr.write("%% %s\n" % exc)
         return 2

@@ -223,15 +223,6 @@ def _history(session):
         return InMemoryHistory()
 
 
-def interactive(session):
-    """The shell on this process's terminal (`besip`, login shell, ForceCommand)."""
-    role = access.role(session)
-    if role is None:
-        print("%% Permission denied: %s is not a user of this system." % session.user)
-        return 1
-    return Shell(session, role).loop()
-
-
 def run(stdin, stdout, *, user, datastore, term=None, size=None, peer=""):
     """The shell on byte streams (an SSH channel): STDIN has recv(n) or read1(n), STDOUT
     write(bytes); SIZE is (rows, columns) or a callable returning it (window changes).
