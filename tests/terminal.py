@@ -81,3 +81,30 @@ class Terminal:
     def close(self):
         if self.child.isalive():
             self.child.terminate(force=True)
+
+
+class StreamTerminal(Terminal):
+    """The same screen over a socket (the other end of a shell run on byte streams)."""
+
+    def __init__(self, sock, rows=100, columns=120):
+        self.sock = sock
+        self.screen = pyte.Screen(columns, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.closed = False
+        sock.settimeout(0.05)
+
+    def _pump(self, timeout):
+        try:
+            data = self.sock.recv(65536)
+        except OSError:                    # socket.timeout included
+            return
+        if not data:
+            self.closed = True
+            time.sleep(timeout)
+        self.stream.feed(data)
+
+    def send(self, data):
+        self.sock.sendall(data.encode())
+
+    def close(self):
+        self.sock.close()

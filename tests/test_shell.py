@@ -228,3 +228,30 @@ def test_operator_and_monitor_cannot_configure(office, shell):
                    "configuration mode." % me]
     assert term.wait_prompt() == "office-pbx#"
     assert "system hostname office-pbx" in term.command("show running-config system")
+
+
+def test_shell_on_byte_streams_as_the_ssh_server_runs_it(office):
+    """terminal.run(): what the built-in SSH server calls for a `shell` channel with a PTY."""
+    import socket
+    import threading
+    from besip_cli.shell import terminal
+    from terminal import StreamTerminal
+    ours, theirs = socket.socketpair()
+    status = []
+    thread = threading.Thread(target=lambda: status.append(terminal.run(
+        theirs, theirs, user="reception", datastore=office.directory, term="xterm-256color",
+        size=lambda: (100, 120), peer="127.0.0.1 40000")), daemon=True)
+    thread.start()
+    term = StreamTerminal(ours)
+    assert term.wait_prompt() == "office-pbx#"
+    users = term.command("show users")
+    assert any(row.startswith(tuple("0123456789")) and "reception" in row and "127.0.0.1 40000" in row
+               for row in users)
+    assert term.command("configure")[0] == ("% Permission denied: reception has the monitor role, "
+                                            "which cannot enter configuration mode.")
+    term.send("sh run sys host?")
+    term.wait_text(r"^  hostname +Host name of the appliance")
+    term.send("\x15")
+    term.close()                                    # the client hangs up
+    thread.join(10)
+    assert status == [0]

@@ -64,7 +64,9 @@ class Shell:
                 text = self.prompts.prompt(prompt)
             except KeyboardInterrupt:
                 continue
-            except EOFError:                       # Ctrl-D on an empty line
+            except EOFError:                       # Ctrl-D on an empty line, or a hang-up
+                if self.input.closed:
+                    return 0
                 if self.interp.mode is None:
                     self.write("\n")
                     return 0
@@ -241,7 +243,10 @@ def run(stdin, stdout, *, user, datastore, term=None, size=None, peer=""):
         with create_pipe_input() as pipe:
             threading.Thread(target=_feed, args=(stdin, pipe), daemon=True).start()
             output = Vt100_Output(stream, lambda: _size(size), term=term or "vt100")
-            return Shell(session, role, pipe, output).loop()
+            try:
+                return Shell(session, role, pipe, output).loop()
+            except OSError:                        # the client hung up while we wrote
+                return 0
     finally:
         session.close()
 
