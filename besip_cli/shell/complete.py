@@ -49,7 +49,7 @@ def analyse(interp, text):
 def _matching(options, partial):
     if not partial:
         return options
-    words = [(w, h) for w, h in options if not isinstance(w, Hint) and w.startswith(partial)]
+    words = [(w, h) for w, h in options if w.startswith(partial) and not isinstance(w, Hint)]
     return words or [(w, h) for w, h in options if isinstance(w, Hint) and w != CR]
 
 

@@ -44,10 +44,13 @@ def _key_values(tk, session, lst, existing):
     values = []
     for key_name in lst.keys:
         leaf = lst.children[key_name]
-        options = [(k if isinstance(k, str) else k[len(values)], "") for k in existing]
+        options = ()
+        if tk.completing and tk.at_end():       # existing keys: only for completion
+            seen = {k if isinstance(k, str) else k[len(values)] for k in existing}
+            options = [(k, "") for k in sorted(seen)]
         values.append(tk.value(leaf.type.hint or "<%s>" % key_name, leaf.help,
                                check=lambda text, leaf=leaf: _checked(session, leaf, text),
-                               options=sorted(set(options))))
+                               options=options))
     return values[0] if len(values) == 1 else tuple(values)
 
 
@@ -110,7 +113,7 @@ def _leaf_value(tk, session, leaf):
     options = [(name, text) for name, text in leaf.type.enums]
     for member in leaf.type.members:
         options.extend(member.enums)
-    if leaf.type.leafref:
+    if leaf.type.leafref and tk.completing and tk.at_end():
         target = session.schema.find(leaf.type.leafref)
         options.extend((v, "") for v in _values_of(session.candidate, target))
     if leaf.type.base == "boolean":
@@ -138,7 +141,9 @@ def _values_of(tree, node):
         schema_node = nodes[len(path) - len(names)]
         if value is None:
             return
-        if schema_node.kind == "list":
+        if schema_node.kind == "list" and tuple(names[1:]) == tuple(schema_node.keys):
+            found.extend(value)                 # the target is the list's key: its keys
+        elif schema_node.kind == "list":
             for entry in value.values():
                 walk(entry, names[1:])
         else:
