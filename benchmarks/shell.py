@@ -114,6 +114,15 @@ def completer_in_process(directory, rounds):
     session.close()
 
 
+def drain(child):
+    """Read what the shell printed until it is quiet (no stale output for the next match)."""
+    while True:
+        try:
+            child.read_nonblocking(65536, timeout=0.2)
+        except pexpect.TIMEOUT:
+            return
+
+
 def completion_through_pty(directory, env, rounds):
     """Keys sent to a real `besip` on a pty until the screen shows the answer."""
     child = spawn(directory, env)
@@ -127,13 +136,13 @@ def completion_through_pty(directory, env, rounds):
         for _ in range(rounds):
             child.send(text)
             child.expect_exact(text.strip()[-4:].encode())
-            time.sleep(0.02)
+            drain(child)
             start = time.perf_counter()
             child.send(key)
             child.expect(answer)
             times.append(time.perf_counter() - start)
             child.send("\x15")
-            child.expect(rb"\(config\)#")
+            drain(child)
         report(name, times)
     child.terminate(force=True)
 

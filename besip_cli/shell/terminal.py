@@ -32,6 +32,7 @@ CTRL_Z = "\x1a"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _STYLE = Style.from_dict({"invalid": "fg:ansired underline"})
 LEAVE_CHOICES = ("commit", "discard", "keep", "cancel")
+HISTORY_BYTES = 256 * 1024
 
 
 class Shell:
@@ -218,8 +219,15 @@ def _history(session):
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         path = os.path.join(directory, re.sub(r"[^A-Za-z0-9._-]", "_", session.user))
-        with open(path, "a"):
+        with open(path, "a+", encoding="utf-8") as handle:
             os.chmod(path, 0o600)
+            if handle.tell() > HISTORY_BYTES:           # keep the newest half, whole entries
+                handle.seek(handle.tell() - HISTORY_BYTES // 2)
+                kept = handle.read()
+                kept = kept[kept.find("\n# ") + 1:]
+                handle.seek(0)
+                handle.truncate()
+                handle.write(kept)
         return FileHistory(path)
     except OSError:
         return InMemoryHistory()
