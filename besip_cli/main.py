@@ -1,12 +1,13 @@
 """`besip`: the shell, a script runner (-f FILE) and one-shot commands (-c LINE)."""
 
 import argparse
+import os
 import sys
 
 from .datastore.session import DatastoreError, Session, default_directory
 from .datastore.store import StoreError
 from .schema.compile import SchemaError
-from .shell import script
+from .shell import access, script
 
 
 def parse_args(argv):
@@ -50,20 +51,39 @@ def _lines(args):
     return lines
 
 
+def _client():
+    """How this process was reached: over SSH (login shell, ForceCommand) or locally."""
+    connection = os.environ.get("SSH_CONNECTION", "").split()
+    if connection:
+        return {"client": "ssh", "peer": " ".join(connection[:2])}
+    return {"client": "cli"}
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         if args.recover:
             return recover(args.datastore)
-        session = Session(args.datastore)
+        session = Session(args.datastore, **_client())
     except (StoreError, DatastoreError, SchemaError) as exc:
         sys.stderr.write("%% %s\n" % exc)
         return 2
+    if not (args.file or args.commands) and os.environ.get("SSH_ORIGINAL_COMMAND"):
+        args.commands = [os.environ["SSH_ORIGINAL_COMMAND"]]     # `ssh box CMD` under ForceCommand
     try:
-        if args.file or args.commands:
-            return script.run(session, _lines(args), sys.stdout, sys.stderr)
-        from .shell.repl import interactive
-        return interactive(session)
+        interactive = not (args.file or args.commands or not sys.stdin.isatty())
+        role = access.role(session)
+        if role is None and (interactive or access.over_ssh()):
+            sys.stderr.write("%% Permission denied: %s is not a user of this system.\n" % session.user)
+            return 1
+        if not interactive:
+            args.file = args.file or (None if args.commands else "-")
+            guard = None
+            if access.over_ssh():               # `ssh box 'show ...'` to a login shell / ForceCommand
+                guard = access.configure_guard(session, role)
+            return script.run(session, _lines(args), sys.stdout, sys.stderr, guard)
+        from .shell.terminal import Shell
+        return Shell(session, role).loop()
     except StoreError as exc:
         sys.stderr.write("%% %s\n" % exc)
         return 2

@@ -113,7 +113,8 @@ def _convert(stmt, parent, module, choice):
     for child in getattr(stmt, "i_children", []):
         for sub in _convert(child, node, module, ()):
             node.children[sub.name] = sub
-    node.config_children = {n: c for n, c in node.children.items() if c.config}
+    node.config_children = {n: c for n, c in node.children.items()          # list keys are
+                            if c.config and n not in node.keys}           # fixed, not set
     node.keywords = {n: c.help for n, c in node.config_children.items()}
     yield node
 

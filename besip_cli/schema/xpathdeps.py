@@ -9,7 +9,6 @@ For every node with constraints we record, once at compile time:
 Simple leafrefs (a plain path to a leaf) are checked by value instead (see validate.py).
 """
 
-from pyang import xpath_parser
 
 GLOBAL = "global"
 
@@ -24,6 +23,7 @@ class Refs:
 
 def annotate(schema, sources):
     """Set `must_refs` on every node whose constraints need the analysis."""
+    from pyang import xpath_parser           # only when compiling: keeps start-up fast
     for node in schema.walk():
         exprs = list(sources(node))
         if _complex_leafref(node):

@@ -7,7 +7,7 @@ leaves of the same level may follow on the line.
 """
 
 from ..datastore import tree as T
-from .tokens import ParseError
+from .tokens import CR, ParseError
 
 
 class Context:
@@ -127,8 +127,10 @@ def _leaf_value(tk, session, leaf):
         if leaf.type.leafref:
             target = session.schema.find(leaf.type.leafref)
             found.extend((v, "") for v in _values_of(session.candidate, target))
+        if leaf.type.base == "boolean":
+            found.extend((("true", ""), ("false", "")))
         return found
-    hint = leaf.type.hint if not leaf.type.enums else ""
+    hint = leaf.type.hint if not (leaf.type.enums or leaf.type.base == "boolean") else ""
     return tk.value(hint, leaf.help, check=lambda text: _checked(session, leaf, text),
                     options=options)
 
@@ -211,7 +213,7 @@ def parse_delete(tk, session, ctx):
         value = None
         if child.kind == "leaf-list" and (not tk.at_end() or tk.completing):
             value = tk.value("", child.help, options=lambda: [
-                (v, "") for v in T.get(session.candidate, path) or []] + [("<cr>", "")])
+                (v, "") for v in T.get(session.candidate, path) or []] + [(CR, "")])
         elif not tk.at_end() and child.type.base != "empty":
             tk.value(child.type.hint, child.help)         # IOS accepts the old value
         tk.end()

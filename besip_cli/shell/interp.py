@@ -17,11 +17,12 @@ from . import pipes, printer
 from .config import (Context, apply_ops, in_enclosing_modes, parse_delete, parse_set,
                      parse_show_path)
 from .lexer import LexError, split_pipes, tokenize
-from .tokens import ParseError, Tokens
+from .tokens import CR, Need, ParseError, Tokens
 
 EXEC_VERBS = {
     "configure": "Enter configuration mode",
     "show": "Show configuration and state",
+    "terminal": "Set the terminal's page length and width",
     "exit": "Leave the shell",
     "quit": "Leave the shell",
 }
@@ -42,8 +43,11 @@ SHOW_EXEC = {
     "running-config": "The running configuration",
     "configuration": "Commit history, changes and configuration sessions",
     "version": "The software version",
+    "users": "Who is logged in: the sessions of every front-end",
+    "history": "The commands typed in this session",
 }
 COMPARE = {"compare": "Differences to the running configuration"}
+TERMINAL = {"length": "Lines per page (0: no paging)", "width": "Characters per line"}
 SHOW_CONFIGURATION = {
     "commit": "Commit history",
     "sessions": "Configuration sessions and the locks they hold",
@@ -56,6 +60,10 @@ class CliError(Exception):
     def __init__(self, message, pos=None, details=()):
         super().__init__(message)
         self.message, self.pos, self.details = message, pos, list(details)
+
+    def lines(self):
+        """The message and details as printed (a plain detail sentence gets its '% ')."""
+        return [self.message] + [d if d.startswith(("[", " ", "%")) else "% " + d for d in self.details]
 
 
 class Leave(Exception):
@@ -70,6 +78,9 @@ class Interpreter:
         self.mode = None            # None: exec mode; a Context: configuration mode
         self.exclusive = False
         self.on_configure = None    # called when configuration mode is entered
+        self.on_leave = None        # asks what to do with uncommitted changes on leaving it
+        self.history = []           # the command lines of this session
+        self.terminal = {}          # terminal length / width as the user set them
 
     # ---------------------------------------------------------------- prompt
 
@@ -85,13 +96,16 @@ class Interpreter:
     # ---------------------------------------------------------------- dispatch
 
     def execute(self, line):
-        """Run one command line."""
+        """Run one command line (`!` and `#` start comments)."""
+        if line.lstrip()[:1] in ("!", "#"):
+            return
         try:
             tokens = tokenize(line)
         except LexError as exc:
             raise CliError("% Invalid input detected at '^' marker.", exc.pos, [str(exc)])
         if not tokens:
             return
+        self.history.append(line)
         command, stages = split_pipes(tokens)
         try:
             self.session.refresh()
@@ -110,6 +124,40 @@ class Interpreter:
             for notice in self.session.notices:
                 self.out.write("%% %s\n" % notice)
             self.session.notices.clear()
+
+    def need(self, line):
+        """What may follow LINE, as execute() parses it: raises Need, or ParseError/LexError."""
+        command, stages = split_pipes(tokenize(line))
+        try:
+            if self.mode is None:
+                self._exec(Tokens(command, line, True), [], line)
+            else:
+                self._config(command, [], line, completing=True)
+        except Need as need:
+            if not stages and not self._shows(command):
+                raise
+            if not stages:
+                raise Need(_pipeable(need.options))
+            if CR not in dict(need.options):
+                raise ParseError("incomplete")
+        if not self._shows(command):
+            raise ParseError("invalid", line.index("|"))
+        extra = COMPARE if self.mode is not None else None
+        pipes.parse(stages[:-1], line, extra=extra)
+        try:
+            pipes.parse(stages[-1:], line, completing=True, extra=extra)
+        except Need as need:
+            raise Need(_pipeable(need.options))
+
+    def _shows(self, command):
+        """Whether COMMAND is a show (whose output pipes may filter)."""
+        tk = Tokens(command)
+        try:
+            if self.mode is not None and tk.try_keyword({"do": ""}):
+                return tk.try_keyword(EXEC_VERBS) == "show"
+            return tk.try_keyword(EXEC_VERBS if self.mode is None else CONFIG_VERBS) == "show"
+        except ParseError:
+            return False
 
     def _problem_lines(self, problems):
         lines = []
@@ -151,6 +199,13 @@ class Interpreter:
                                % ", ".join(self.session.changed_by))
         elif verb == "show":
             self._show_exec(tk, stages, line)
+        elif verb == "terminal":
+            what = tk.keyword(TERMINAL)
+            limit = 512 if what == "length" else 1024
+            value = tk.value("<0-%d>" % limit, TERMINAL[what], check=lambda text: _bounded(text, limit))
+            tk.end()
+            self._no_pipes(stages)
+            self.terminal[what] = value
         else:
             tk.end()
             raise Leave()
@@ -164,6 +219,12 @@ class Interpreter:
         elif what == "version":
             tk.end()
             self._emit(["BESIP %s" % __version__], stages, line)
+        elif what == "users":
+            tk.end()
+            self._emit(self._users(), stages, line)
+        elif what == "history":
+            tk.end()
+            self._emit(["  " + entry for entry in self.history], stages, line)
         else:
             sub = tk.keyword(SHOW_CONFIGURATION)
             if sub == "sessions":
@@ -200,6 +261,14 @@ class Interpreter:
         before = self.session.revision_before(commit_id)
         old = self.session.store.revision(before) if before else {}
         return printer.compare(self.schema, old or {}, new, self.session.conceal)
+
+    def _users(self):
+        lines = ["%-4s %-12s %-8s %-22s %-19s %s" % ("ID", "User", "Client", "From", "Since", "PID")]
+        for sid, user, client, pid, started, peer in self.session.store.sessions():
+            lines.append("%-4s %-12s %-8s %-22s %-19s %d" % (
+                "%d%s" % (sid, "*" if sid == self.session.id else ""), user, client, peer or "-",
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)), pid))
+        return lines
 
     def _sessions(self):
         store = self.session.store
@@ -249,10 +318,11 @@ class Interpreter:
 
     # ---------------------------------------------------------------- configuration mode
 
-    def _config(self, command, stages, line):
+    def _config(self, command, stages, line, completing=False):
         """Try the line in the current mode, then (as IOS does) in each enclosing mode."""
-        in_enclosing_modes(self.mode, command[0].pos,
-                           lambda ctx: self._config_in(ctx, Tokens(command, line), stages, line))
+        first = command[0].pos if command else 0
+        in_enclosing_modes(self.mode, first, lambda ctx: self._config_in(
+            ctx, Tokens(command, line, completing), stages, line))
 
     def _config_in(self, ctx, tk, stages, line):
         verbs = dict(CONFIG_VERBS)
@@ -456,6 +526,15 @@ class Interpreter:
         self._show_exec(tk, stages, line)
 
     def _leave_config(self):
+        if self.on_leave is not None and self.session.dirty():
+            answer = self.on_leave(self.session.changed_by)
+            if answer == "cancel":
+                return
+            if answer == "commit":
+                if self.session.commit() is not None:
+                    self.out.write("Commit complete.\n")
+            elif answer == "discard":
+                self.session.discard()
         if self.exclusive:
             for target in ("running", "candidate"):
                 try:
@@ -479,6 +558,17 @@ def _integer(text):
     if not text.isdigit():
         raise ValueError("a number is expected")
     return text
+
+
+def _pipeable(options):
+    """OPTIONS of a complete show command, plus the pipe."""
+    return options + [("|", "Output modifiers")] if CR in dict(options) else options
+
+
+def _bounded(text, limit):
+    if not text.isdigit() or int(text) > limit:
+        raise ValueError("a number from 0 to %d is expected" % limit)
+    return int(text)
 
 
 def _duration(text):

@@ -9,12 +9,15 @@ from ..datastore import tree as T
 from .interp import CliError, Interpreter, Leave
 
 
-def run(session, lines, out, err):
-    """Run LINES [(source, number, text)]; the process exit status."""
+def run(session, lines, out, err, guard=None):
+    """Run LINES [(source, number, text)]; the process exit status. GUARD() may refuse
+    configuration mode (raising CliError)."""
     interp = Interpreter(session, out)
     before = {}
 
     def take_lock():
+        if guard is not None:
+            guard()
         if not before:
             if not session.holds("candidate"):
                 session.lock("candidate", force_dirty=True)
@@ -24,9 +27,6 @@ def run(session, lines, out, err):
     try:
         with session.batch():
             for source, number, text in lines:
-                stripped = text.strip()
-                if not stripped or stripped[0] in "!#":
-                    continue
                 try:
                     interp.execute(text)
                 except Leave:
@@ -55,6 +55,5 @@ def report(err, prefix, text, exc):
     if exc.pos is not None:
         err.write("%s%s\n" % (prefix, text.rstrip()))
         err.write(" " * (len(prefix) + exc.pos) + "^\n")
-    err.write("%s%s\n" % (prefix, exc.message))
-    for detail in exc.details:
-        err.write("%s%s\n" % (prefix, detail if detail.startswith(("[", " ", "%")) else "% " + detail))
+    for line in exc.lines():
+        err.write("%s%s\n" % (prefix, line))

@@ -20,6 +20,13 @@ class ParseError(Exception):
         return "% Invalid input detected at '^' marker."
 
 
+class Hint(str):
+    """A placeholder among completion options (<1-65535>, A.B.C.D, <cr>): shown, never typed."""
+
+
+CR = Hint("<cr>")
+
+
 class Need(Exception):
     """Raised when completing: OPTIONS [(word or <placeholder>, help)], PARTIAL typed so far."""
 
@@ -53,7 +60,7 @@ class Tokens:
         """Match the next token as a unique prefix of one of OPTIONS (dict word -> help)."""
         if self.at_end():
             if self.completing:
-                extra = [("<cr>", "")] if (optional or cr) else []
+                extra = [(CR, "")] if (optional or cr) else []
                 raise Need(sorted(options.items()) + extra)
             if optional:
                 return None
@@ -91,7 +98,7 @@ class Tokens:
         if self.at_end():
             if self.completing:
                 options = list(options() if callable(options) else options)
-                raise Need(options + [(hint, help_text)] if hint else options)
+                raise Need(options + ([(Hint(hint), help_text)] if hint else []))
             raise ParseError("incomplete", self.pos())
         token = self.tokens[self.i]
         if not token.quoted and token.text in ("[", "]", "|"):
@@ -114,7 +121,7 @@ class Tokens:
 
     def end(self):
         if self.completing and self.at_end():
-            raise Need([("<cr>", "")])
+            raise Need([(CR, "")])
         if not self.at_end():
             raise ParseError("invalid", self.tokens[self.i].pos)
 

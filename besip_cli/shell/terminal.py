@@ -1,0 +1,294 @@
+"""The interactive shell: a prompt_toolkit line editor around the Interpreter.
+
+The same Shell runs on the local terminal (`besip`, also as a login shell or an OpenSSH
+ForceCommand) and on any pair of byte streams with a terminal size (`run`, for the built-in
+SSH server's `shell` channels).
+"""
+
+import io
+import os
+import re
+import threading
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import Application, run_in_terminal
+from prompt_toolkit.data_structures import Size
+from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.output import create_output
+from prompt_toolkit.layout import FormattedTextControl, Layout, Window
+from prompt_toolkit.shortcuts import CompleteStyle
+from prompt_toolkit.styles import Style
+from prompt_toolkit.utils import get_cwidth
+
+from . import access
+from .complete import ErrorLexer, ShellCompleter, help_lines
+from .interp import CliError, Interpreter, Leave
+from .lexer import LexError, split_pipes, tokenize
+from .pipes import STAGES
+from .tokens import ParseError, Tokens
+
+CTRL_Z = "\x1a"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_STYLE = Style.from_dict({"invalid": "fg:ansired underline"})
+LEAVE_CHOICES = ("commit", "discard", "keep", "cancel")
+HISTORY_BYTES = 256 * 1024
+
+
+class Shell:
+    """One user's interactive session: ROLE decides whether configuration mode is allowed."""
+
+    def __init__(self, session, role, input=None, output=None):
+        self.session = session
+        self.buffer = io.StringIO()
+        self.interp = Interpreter(session, self.buffer)
+        self.interp.on_configure = access.configure_guard(session, role)
+        self.interp.on_leave = self._ask_leave
+        if output is None:
+            output = create_output()
+        output.enable_cpr = False          # nothing here needs the cursor position
+        self.prompts = PromptSession(
+            history=_history(session), completer=ShellCompleter(self.interp),
+            complete_style=CompleteStyle.READLINE_LIKE, complete_while_typing=False,
+            lexer=ErrorLexer(self.interp), style=_STYLE, key_bindings=self._bindings(),
+            input=input, output=output, search_ignore_case=True)
+        self.input, self.output = self.prompts.input, self.prompts.output
+
+    # ---------------------------------------------------------------- the loop
+
+    def loop(self):
+        """Read and run lines until the user leaves; the exit status."""
+        while True:
+            self.session.refresh()
+            prompt = self.interp.prompt()
+            try:
+                text = self.prompts.prompt(prompt)
+            except KeyboardInterrupt:
+                continue
+            except EOFError:                       # Ctrl-D on an empty line, or a hang-up
+                if self.input.closed:
+                    return 0
+                if self.interp.mode is None:
+                    self.write("\n")
+                    return 0
+                text = CTRL_Z
+            if text == CTRL_Z:
+                if self.interp.mode is None:
+                    continue
+                self.write("^Z\n")
+                text = "end"
+            lines = text.split("\n")
+            try:
+                for line in lines:
+                    self.run_line(prompt if len(lines) == 1 else "", line)
+                    prompt = self.interp.prompt()
+            except Leave:
+                self.flush()
+                return 0
+
+    def run_line(self, prompt, line):
+        """Run one line, print its output (paged) or its error with the caret."""
+        bad = _CONTROL.search(line)
+        try:
+            if bad:
+                raise CliError("% Invalid input detected at '^' marker.", bad.start(),
+                               ["% Control characters are not allowed."])
+            self.interp.execute(line)
+        except CliError as exc:
+            self.flush()
+            if exc.pos is not None:
+                if not prompt:
+                    self.write(line + "\n")
+                self.write(" " * (get_cwidth(prompt) + get_cwidth(line[:exc.pos])) + "^\n")
+            self.write("\n".join(exc.lines()) + "\n")
+        else:
+            self.flush(paged=not _no_more(line))
+
+    # ---------------------------------------------------------------- output
+
+    def write(self, text):
+        self.output.write_raw(text.replace("\r\n", "\n").replace("\n", "\r\n"))
+        self.output.flush()
+
+    def size(self):
+        rows, columns = self.output.get_size()
+        length = self.interp.terminal.get("length", rows)
+        return length, self.interp.terminal.get("width") or columns
+
+    def flush(self, paged=False):
+        """Print what the interpreter wrote, a page at a time (--More--) if asked to."""
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        length, width = self.size()
+        lines = text.splitlines()
+        if not paged or not length or _rows(lines, width) < length:
+            self.write(text)
+            return
+        shown, budget = 0, length - 1
+        while shown < len(lines):
+            used = 0
+            while shown < len(lines) and (used == 0 or used + _rows(lines[shown:shown + 1], width) <= budget):
+                self.write(lines[shown] + "\n")
+                used += _rows(lines[shown:shown + 1], width)
+                shown += 1
+            if shown >= len(lines):
+                return
+            answer = self._more()
+            if answer == "quit":
+                return
+            budget = 1 if answer == "line" else length - 1
+
+    def _more(self):
+        keys = KeyBindings()
+        for key, answer in (("<any>", "page"), ("enter", "line"), ("q", "quit"), ("Q", "quit"),
+                            ("c-c", "quit"), ("escape", "quit")):
+            keys.add(key)(lambda event, answer=answer: event.app.exit(result=answer))
+        app = Application(layout=Layout(Window(FormattedTextControl(" --More-- "), height=1)),
+                          key_bindings=keys, input=self.input, output=self.output,
+                          erase_when_done=True)
+        return app.run()
+
+    # ---------------------------------------------------------------- hooks
+
+    def _ask_leave(self, changed_by):
+        """What to do with uncommitted changes when leaving configuration mode."""
+        self.flush()
+        whose = ", ".join(changed_by) or "an earlier session"
+        self.write("The shared candidate has uncommitted changes (by %s).\n" % whose)
+        question = "Commit them before leaving? [commit/discard/keep/cancel] (keep): "
+        asker = PromptSession(input=self.input, output=self.output)
+        while True:
+            try:
+                answer = asker.prompt(question).strip().lower() or "keep"
+            except (KeyboardInterrupt, EOFError):
+                return "cancel"
+            for choice in LEAVE_CHOICES:
+                if choice.startswith(answer):
+                    return choice
+
+    # ---------------------------------------------------------------- keys
+
+    def _bindings(self):
+        keys = KeyBindings()
+
+        @keys.add("?")
+        def _help(event):
+            buffer = event.current_buffer
+            text = buffer.document.text_before_cursor
+            if _open_quote(text):
+                buffer.insert_text("?")
+                return
+            prompt = self.interp.prompt()
+            self.session.refresh()
+            lines = help_lines(self.interp, text, self.size()[1], get_cwidth(prompt))
+            run_in_terminal(lambda: self.write("%s%s?\n%s\n" % (prompt, text, "\n".join(lines))))
+
+        @keys.add("c-z")
+        def _end(event):
+            event.app.exit(result=CTRL_Z)
+
+        return keys
+
+
+def _open_quote(text):
+    try:
+        tokenize(text)
+    except LexError:
+        return True
+    return False
+
+
+def _no_more(line):
+    """Whether LINE asks for its output unpaged (| no-more)."""
+    try:
+        _command, stages = split_pipes(tokenize(line))
+        return any(stage and Tokens(stage).try_keyword(STAGES) == "no-more" for stage in stages)
+    except (LexError, ParseError):
+        return False
+
+
+def _rows(lines, width):
+    """Terminal rows LINES take at WIDTH columns."""
+    return sum(max(1, -(-get_cwidth(line) // max(width, 1))) for line in lines)
+
+
+def _history(session):
+    """The user's command history, kept in the data directory."""
+    directory = os.path.join(session.directory, "history")
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        path = os.path.join(directory, re.sub(r"[^A-Za-z0-9._-]", "_", session.user))
+        with open(path, "a+", encoding="utf-8") as handle:
+            os.chmod(path, 0o600)
+            if handle.tell() > HISTORY_BYTES:           # keep the newest half, whole entries
+                handle.seek(handle.tell() - HISTORY_BYTES // 2)
+                kept = handle.read()
+                kept = kept[kept.find("\n# ") + 1:]
+                handle.seek(0)
+                handle.truncate()
+                handle.write(kept)
+        return FileHistory(path)
+    except OSError:
+        return InMemoryHistory()
+
+
+def run(stdin, stdout, *, user, datastore, term=None, size=None, peer=""):
+    """The shell on byte streams (an SSH channel): STDIN has recv(n) or read1(n), STDOUT
+    write(bytes); SIZE is (rows, columns) or a callable returning it (window changes).
+    The user's role comes from `system user`. Returns the exit status."""
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output.vt100 import Vt100_Output
+
+    from ..datastore.session import Session
+    session = Session(datastore, user=user, client="ssh", peer=peer)
+    try:
+        role = session.role
+        stream = _ByteWriter(stdout)
+        if role is None:
+            stream.write("%% Permission denied: %s is not a user of this system.\r\n" % user)
+            return 1
+        with create_pipe_input() as pipe:
+            threading.Thread(target=_feed, args=(stdin, pipe), daemon=True).start()
+            output = Vt100_Output(stream, lambda: _size(size), term=term or "vt100")
+            try:
+                return Shell(session, role, pipe, output).loop()
+            except OSError:                        # the client hung up while we wrote
+                return 0
+    finally:
+        session.close()
+
+
+def _size(size):
+    rows, columns = (size() if callable(size) else size) or (24, 80)
+    return Size(rows=rows, columns=columns)
+
+
+def _feed(stdin, pipe):
+    read = getattr(stdin, "recv", None) or getattr(stdin, "read1", None) or stdin.read
+    try:
+        while True:
+            data = read(4096)
+            if not data:
+                break
+            pipe.send_bytes(data)
+    except (OSError, ValueError):
+        pass
+    finally:
+        pipe.close()
+
+
+class _ByteWriter:
+    """A text stream over a binary one (what Vt100_Output writes to)."""
+
+    encoding = "utf-8"
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def write(self, text):
+        (getattr(self.raw, "sendall", None) or self.raw.write)(text.encode("utf-8", "replace"))
+
+    def flush(self):
+        if hasattr(self.raw, "flush"):
+            self.raw.flush()
