@@ -98,7 +98,7 @@ def generate(config, ctx):
                                                       trunk["transport"])
     cfg = render("kamailio/kamailio.cfg", pbx=pbx, user_agent=pbx["sip"]["user-agent"],
                  listens=[socket(*key) for key in listens(pbx)], routes=routes,
-                 db_url="sqlite://" + settings.path(DB),
+                 db_url="sqlite:///" + settings.path(DB),
                  ctl_socket="unix:" + settings.runtime(NAME) + "/kamailio_ctl",
                  proxy_pbx=pbx["mode"] == "proxy-pbx",
                  asterisk="sip:%s:%d" % (ASTERISK_ADDRESS, ASTERISK_PORT),

@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import tempfile
 
 from . import ServiceError
 from .install import Installation
@@ -58,14 +59,18 @@ def run_command(command, settings, service, what):
     if not command:
         return
     env = dict(os.environ, BESIP_ROOT=settings.root, BESIP_SERVICE=service)
-    try:
-        proc = subprocess.run(["sh", "-c", command], capture_output=True, text=True,
-                              env=env, timeout=COMMAND_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise ServiceError("%s %s timed out after %d s: %s" % (service, what, COMMAND_TIMEOUT, command))
+    # Output goes to a file, not a pipe: a daemon the command starts keeps its pipes open.
+    with tempfile.TemporaryFile() as output:
+        try:
+            proc = subprocess.run(["sh", "-c", command], stdin=subprocess.DEVNULL, stdout=output,
+                                  stderr=subprocess.STDOUT, env=env, timeout=COMMAND_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise ServiceError("%s %s timed out after %d s: %s" % (service, what, COMMAND_TIMEOUT, command))
+        output.seek(0)
+        text = output.read().decode(errors="replace").strip()
     if proc.returncode != 0:
-        message = (proc.stderr.strip() or proc.stdout.strip() or "exit status %d" % proc.returncode)
-        raise ServiceError("%s %s failed (%s): %s" % (service, what, command, message.splitlines()[-1]))
+        message = text.splitlines()[-1] if text else "exit status %d" % proc.returncode
+        raise ServiceError("%s %s failed: %s" % (service, what, message))
 
 
 def run(selected, new, session):
