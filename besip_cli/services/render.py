@@ -32,11 +32,13 @@ def kamailio_string(value):
 
 
 def asterisk_value(value):
-    """An Asterisk config value: ';' escaped, no leading/trailing space to be stripped."""
+    """An Asterisk config value: ';' escaped; Asterisk has no escape for a backslash and
+    strips surrounding spaces, so those are refused."""
     value = _single_line(value)
-    if value != value.strip():
-        raise ServiceError("value %r starts or ends with a space" % value)
-    return value.replace("\\", "\\\\").replace(";", "\\;")
+    if value != value.strip() or "\\" in value:
+        raise ServiceError("value %r cannot be written to Asterisk's files (backslash or "
+                           "surrounding space)" % value)
+    return value.replace(";", "\\;")
 
 
 def asterisk_field(value):
