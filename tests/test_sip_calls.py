@@ -1,6 +1,7 @@
 """Real calls: a configuration committed with `besip -f` drives a real Kamailio (restarted
 by the pipeline's reload command) and SIPp phones and trunk register and call through it."""
 
+import re
 import time
 
 import pytest
@@ -50,12 +51,12 @@ class Helper:
         path = sipkit.scenario(self.tmp, "register", expect=expect)
         return sipkit.sipp(self.target, path, number, number, password)
 
-    def call(self, caller, number, final=200):
+    def call(self, caller, number, final=200, hold=0, background=False):
         if final == 200:
-            path = sipkit.scenario(self.tmp, "caller", user=caller)
+            path = sipkit.scenario(self.tmp, "caller", user=caller, hold=hold)
         else:
             path = sipkit.scenario(self.tmp, "rejected", user=caller, final=final)
-        return sipkit.sipp(self.target, path, number, caller, SECRETS[caller])
+        return sipkit.sipp(self.target, path, number, caller, SECRETS[caller], background=background)
 
     def callee(self, number, ruri):
         """A SIPp phone registered as NUMBER waiting for one call; returns the Popen."""
@@ -91,6 +92,27 @@ def test_extension_calls_extension(pbx):
     out, _ = callee.communicate(timeout=30)
     assert callee.returncode == 0, out[-3000:]
     ok(call)
+
+
+def test_operational_state_shows_registrations_and_calls(pbx):
+    from besip_cli.services import state
+    callee = pbx.callee("101", "INVITE sip:101@")
+    registered = pbx.besip("show pbx registrations", check=0).stdout
+    assert re.search(r"^101 +sip:101@127.0.0.1:\d+ +127.0.0.1 +\d+ ", registered, re.M), registered
+    call = pbx.call("100", "101", hold=3000, background=True)
+    deadline = time.time() + 10
+    while "answered" not in pbx.besip("show pbx calls", check=0).stdout and time.time() < deadline:
+        time.sleep(0.2)
+    calls = state.pbx_state(pbx.besip.directory)["calls"]["call"]
+    assert [(c["caller"], c["callee"], c["state"]) for c in calls.values()] == \
+        [("sip:100@127.0.0.1", "sip:101@127.0.0.1", "answered")]
+    assert call.wait(30) == 0 and callee.wait(30) == 0
+    assert pbx.besip("show pbx calls", check=0).stdout.endswith("0 call(s) in progress.\n")
+
+
+def test_state_without_kamailio_is_a_clear_error(besip):
+    proc = besip("show pbx registrations", check=1)
+    assert proc.stderr.startswith("-c:1: % PBX state unavailable: Kamailio does not answer on ")
 
 
 def test_unknown_number_gets_404(pbx):

@@ -83,6 +83,11 @@ def subscribers(pbx):
     return bytes(data)
 
 
+def rpc_socket(settings):
+    """The JSON-RPC datagram socket operational state is read from."""
+    return settings.runtime(NAME) + "/kamailio_rpc.sock"
+
+
 def generate(config, ctx):
     pbx = config["pbx"]
     if pbx["mode"] == "pbx":
@@ -100,6 +105,7 @@ def generate(config, ctx):
                  listens=[socket(*key) for key in listens(pbx)], routes=routes,
                  db_url="sqlite:///" + settings.path(DB),
                  ctl_socket="unix:" + settings.runtime(NAME) + "/kamailio_ctl",
+                 rpc_socket=rpc_socket(settings),
                  proxy_pbx=pbx["mode"] == "proxy-pbx",
                  asterisk="sip:%s:%d" % (ASTERISK_ADDRESS, ASTERISK_PORT),
                  asterisk_address=ASTERISK_ADDRESS, asterisk_port=ASTERISK_PORT)

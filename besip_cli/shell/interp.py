@@ -40,6 +40,7 @@ SHOW_EXEC = {
     "running-config": "The running configuration",
     "configuration": "Commit history, changes and configuration sessions",
     "version": "The software version",
+    "pbx": "Registrations and calls of the running PBX",
 }
 SHOW_CONFIGURATION = {
     "commit": "Commit history",
@@ -161,6 +162,16 @@ class Interpreter:
         elif what == "version":
             tk.end()
             self._emit(["BESIP %s" % __version__], stages, line)
+        elif what == "pbx":
+            kind = tk.keyword({"registrations": "Phones registered to Kamailio",
+                               "calls": "Calls in progress through Kamailio"})
+            tk.end()
+            from ..services import ServiceError, state
+            try:
+                lines = state.show(self.session.directory, kind)
+            except ServiceError as exc:
+                raise CliError("%% PBX state unavailable: %s" % exc)
+            self._emit(lines, stages, line)
         else:
             sub = tk.keyword(SHOW_CONFIGURATION)
             if sub == "sessions":
