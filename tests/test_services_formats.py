@@ -128,6 +128,11 @@ def test_every_mode_renders_valid_files(besip, mode):
         check_asterisk(root)
 
 
+def test_smallest_configuration_renders_valid_kamailio(besip):
+    besip.config("pbx mode proxy", "pbx extension 100 secret Xk9-strong-1", "commit")
+    check_kamailio(os.path.join(besip.directory, "root/etc/kamailio/kamailio.cfg"))
+
+
 def test_kamailio_never_registers_or_relays_without_authentication(office):
     text = open(os.path.join(office.directory, "root/etc/kamailio/kamailio.cfg")).read()
     registrar = text[text.index("route[REGISTRAR]"):]
