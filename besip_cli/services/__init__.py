@@ -1,23 +1,55 @@
 """The service pipeline that turns a committed configuration into the programs' files.
 
 Contract (VyOS style, see DESIGN.md): for each service whose subtree changed,
-get_config -> verify -> generate -> apply, with every replaced file restored if any step
-of any service fails. `apply_commit` is called by the datastore inside every commit,
-confirmed-commit revert and rollback, after validation and before anything is stored;
-raising ServiceError refuses the commit and leaves running as it was.
+get_config -> verify -> generate -> apply. Every service is verified before any file is
+written; files are installed atomically one by one, then each service's reload command
+and health check run; if anything fails, every replaced file is restored (and the
+services already reloaded are reloaded again on the old files), the commit is refused
+with the failing program's own message and running stays as it was. `apply_commit` is
+called by the datastore inside every commit, confirmed-commit revert and rollback, after
+validation and before anything is stored.
 """
+
+import importlib
 
 
 class ServiceError(Exception):
     """A service refused or failed to apply the new configuration."""
 
 
-SERVICES = []      # service modules, in dependency order
+# Service modules, by name. Each has NAME, SUBTREES (top-level nodes it reads), AFTER
+# (services it must be applied after), verify(config, ctx) and generate(config, ctx)
+# -> {path under the target root: File or None (remove)}.
+SERVICE_MODULES = ("uci_system", "uci_network", "uci_besip", "kamailio", "asterisk")
+
+
+def services():
+    """The service modules in dependency order (AFTER before the service)."""
+    mods = {m.NAME: m for m in (importlib.import_module("." + n, __name__) for n in SERVICE_MODULES)}
+    ordered, seen = [], set()
+
+    def visit(name, trail=()):
+        if name in seen:
+            return
+        if name in trail:
+            raise ServiceError("service dependency cycle: %s" % " -> ".join(trail + (name,)))
+        for dep in mods[name].AFTER:
+            visit(dep, trail + (name,))
+        seen.add(name)
+        ordered.append(mods[name])
+
+    for name in mods:
+        visit(name)
+    return ordered
+
+
+def touched(changes):
+    """Names of the top-level nodes CHANGES touch."""
+    return {c.path[0][0] if isinstance(c.path[0], tuple) else c.path[0] for c in changes}
 
 
 def apply_commit(old, new, changes, context):
     """Run every service whose subtree CHANGES touch; raise ServiceError to refuse."""
-    touched = {c.path[0] if not isinstance(c.path[0], tuple) else c.path[0][0] for c in changes}
-    for service in SERVICES:
-        if touched & set(service.SUBTREES):
-            service.run(old, new, context)
+    from .pipeline import run
+    roots = touched(changes)
+    run([s for s in services() if roots & set(s.SUBTREES)], new, context)

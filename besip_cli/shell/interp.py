@@ -45,6 +45,7 @@ SHOW_EXEC = {
     "version": "The software version",
     "users": "Who is logged in: the sessions of every front-end",
     "history": "The commands typed in this session",
+    "pbx": "Registrations and calls of the running PBX",
 }
 COMPARE = {"compare": "Differences to the running configuration"}
 TERMINAL = {"length": "Lines per page (0: no paging)", "width": "Characters per line"}
@@ -225,6 +226,16 @@ class Interpreter:
         elif what == "history":
             tk.end()
             self._emit(["  " + entry for entry in self.history], stages, line)
+        elif what == "pbx":
+            kind = tk.keyword({"registrations": "Phones registered to Kamailio",
+                               "calls": "Calls in progress through Kamailio"})
+            tk.end()
+            from ..services import ServiceError, state
+            try:
+                lines = state.show(self.session.directory, kind)
+            except ServiceError as exc:
+                raise CliError("%% PBX state unavailable: %s" % exc)
+            self._emit(lines, stages, line)
         else:
             sub = tk.keyword(SHOW_CONFIGURATION)
             if sub == "sessions":

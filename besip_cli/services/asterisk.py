@@ -1,0 +1,68 @@
+"""Asterisk (chan_pjsip): pjsip.conf, extensions.conf, voicemail.conf, rtp.conf.
+
+In pbx mode the phones register to Asterisk (one endpoint/aor/auth per extension); in
+proxy-pbx mode they register to Kamailio, and Asterisk only serves PBX features on an
+internal loopback port, reaching phones through the Kamailio endpoint.
+"""
+
+import hashlib
+
+from . import ServiceError, dialplan
+from .install import File
+from .render import render
+
+NAME = "asterisk"
+SUBTREES = ("pbx",)
+AFTER = ()
+ASTERISK_ADDRESS = "127.0.0.1"
+ASTERISK_PORT = 5080
+FILES = ("pjsip.conf", "extensions.conf", "voicemail.conf", "rtp.conf")
+SECRET_FILES = ("pjsip.conf", "voicemail.conf")
+
+
+def verify(config, ctx):
+    pbx = config["pbx"]
+    if pbx["mode"] == "proxy":
+        return
+    if pbx["mode"] == "pbx":
+        for address, port, transport in pbx["sip"]["listen"]:
+            if transport == "tls":
+                raise ServiceError("pbx sip listen %s %s tls: TLS needs a certificate, which BESIP "
+                                   "does not manage yet; use udp or tcp" % (address, port))
+    dialplan.verify(pbx)
+
+
+def mailbox_pin(number, ext):
+    """The voicemail PIN; without one, 12 digits nobody knows (the box only records)."""
+    pin = ext["voicemail"].get("pin")
+    if pin:
+        return pin
+    digest = hashlib.sha256(("%s:%s" % (number, ext["secret"])).encode()).hexdigest()
+    return str(int(digest, 16))[-12:]
+
+
+def kamailio_port(pbx):
+    """Where Asterisk reaches Kamailio in proxy-pbx mode: its first UDP listen."""
+    for address, port, transport in pbx["sip"]["listen"]:
+        if transport == "udp":
+            return port
+    return "5060"
+
+
+def generate(config, ctx):
+    pbx = config["pbx"]
+    if pbx["mode"] == "proxy":
+        return {"/etc/asterisk/" + name: None for name in FILES}
+    routes = dialplan.routes(pbx)
+    for route in routes:
+        route["exten"] = dialplan.asterisk(route["pattern"])
+    values = dict(pbx=pbx, routes=routes, proxy=pbx["mode"] == "proxy-pbx",
+                  internal=(ASTERISK_ADDRESS, ASTERISK_PORT), kamailio_port=kamailio_port(pbx),
+                  enabled={n: e for n, e in pbx["extension"].items() if e["enabled"] == "true"},
+                  pins={n: mailbox_pin(n, e) for n, e in pbx["extension"].items() if "voicemail" in e},
+                  trunks={n: t for n, t in pbx["trunk"].items() if t["enabled"] == "true"},
+                  listens=pbx["sip"]["listen"] or [("0.0.0.0", "5060", "udp")])
+    user = ctx.settings.of(NAME, "user")
+    return {"/etc/asterisk/" + name: File(render("asterisk/" + name, **values),
+                                          secret=name in SECRET_FILES, user=user)
+            for name in FILES}

@@ -1,0 +1,112 @@
+"""Kamailio: kamailio.cfg plus a SQLite subscriber table (auth_db) with digest HA1s.
+
+The subscriber table (not the cfg) carries the secrets, as HA1 hashes only, in a file
+readable by Kamailio's user alone; the cfg holds listens, routes and trunks. Kamailio
+cannot re-read its cfg, so the reload command restarts it (OpenWrt: init.d restart).
+"""
+
+import hashlib
+import ipaddress
+import sqlite3
+
+from . import ServiceError, dialplan
+from .asterisk import ASTERISK_ADDRESS, ASTERISK_PORT
+from .install import File
+from .render import render
+
+NAME = "kamailio"
+SUBTREES = ("pbx",)
+AFTER = ("asterisk",)          # in proxy-pbx mode Kamailio forwards to a ready Asterisk
+CFG = "/etc/kamailio/kamailio.cfg"
+DB = "/etc/kamailio/besip.sqlite"
+DEFAULT_LISTEN = [("0.0.0.0", "5060", "udp")]
+SCHEMA = """
+CREATE TABLE version (id INTEGER PRIMARY KEY NOT NULL, table_name VARCHAR(32) NOT NULL,
+  table_version INTEGER DEFAULT 0 NOT NULL, CONSTRAINT version_table_name_idx UNIQUE (table_name));
+INSERT INTO version (table_name, table_version) VALUES ('subscriber', 7);
+CREATE TABLE subscriber (id INTEGER PRIMARY KEY NOT NULL, username VARCHAR(64) DEFAULT '' NOT NULL,
+  domain VARCHAR(64) DEFAULT '' NOT NULL, password VARCHAR(64) DEFAULT '' NOT NULL,
+  ha1 VARCHAR(128) DEFAULT '' NOT NULL, ha1b VARCHAR(128) DEFAULT '' NOT NULL,
+  voicemail INTEGER DEFAULT 0 NOT NULL, recording INTEGER DEFAULT 0 NOT NULL,
+  CONSTRAINT subscriber_account_idx UNIQUE (username, domain));
+"""
+
+
+def listens(pbx):
+    return list(pbx["sip"]["listen"]) or DEFAULT_LISTEN
+
+
+def socket(address, port, transport):
+    """Kamailio's socket syntax: proto:addr:port, IPv6 in brackets."""
+    if ipaddress.ip_address(address.split("%")[0]).version == 6:
+        address = "[%s]" % address
+    return "%s:%s:%s" % (transport, address, port)
+
+
+def uri_host(host):
+    return "[%s]" % host if ":" in host else host
+
+
+def verify(config, ctx):
+    pbx = config["pbx"]
+    if pbx["mode"] == "pbx":
+        return
+    for address, port, transport in listens(pbx):
+        if transport == "tls":
+            raise ServiceError("pbx sip listen %s %s tls: TLS needs a certificate, which BESIP does "
+                               "not manage yet; use udp or tcp" % (address, port))
+    if pbx["mode"] == "proxy-pbx":
+        for address, port, transport in listens(pbx):
+            if port == str(ASTERISK_PORT) and address in ("0.0.0.0", "::", ASTERISK_ADDRESS):
+                raise ServiceError("pbx sip listen %s %s %s: port %d is Asterisk's internal port in "
+                                   "proxy-pbx mode" % (address, port, transport, ASTERISK_PORT))
+    dialplan.verify(pbx)
+
+
+def subscribers(pbx):
+    """The SQLite subscriber database (bytes): enabled extensions only, HA1s only."""
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(SCHEMA)
+    realm = pbx["domain"]
+    rows = []
+    for number, ext in pbx["extension"].items():
+        if ext["enabled"] != "true":
+            continue
+        ha1 = hashlib.md5(("%s:%s:%s" % (number, realm, ext["secret"])).encode()).hexdigest()
+        ha1b = hashlib.md5(("%s@%s:%s:%s" % (number, realm, realm, ext["secret"])).encode()).hexdigest()
+        rows.append((number, realm, ha1, ha1b, int("voicemail" in ext), int(ext["recording"] != "never")))
+    conn.executemany("INSERT INTO subscriber (username, domain, ha1, ha1b, voicemail, recording) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", rows)
+    conn.commit()
+    data = conn.serialize()
+    conn.close()
+    return bytes(data)
+
+
+def rpc_socket(settings):
+    """The JSON-RPC datagram socket operational state is read from."""
+    return settings.runtime(NAME) + "/kamailio_rpc.sock"
+
+
+def generate(config, ctx):
+    pbx = config["pbx"]
+    if pbx["mode"] == "pbx":
+        return {CFG: None, DB: None}
+    settings = ctx.settings
+    user = settings.of(NAME, "user")
+    routes = dialplan.routes(pbx)
+    for route in routes:
+        route["regex"] = dialplan.regex(route["pattern"])
+        trunk = route["trunk_entry"]
+        if trunk:
+            route["dst"] = "sip:%s:%s;transport=%s" % (uri_host(trunk["host"]), trunk["port"],
+                                                      trunk["transport"])
+    cfg = render("kamailio/kamailio.cfg", pbx=pbx, user_agent=pbx["sip"]["user-agent"],
+                 listens=[socket(*key) for key in listens(pbx)], routes=routes,
+                 db_url="sqlite:///" + settings.path(DB),
+                 ctl_socket="unix:" + settings.runtime(NAME) + "/kamailio_ctl",
+                 rpc_socket=rpc_socket(settings),
+                 proxy_pbx=pbx["mode"] == "proxy-pbx",
+                 asterisk="sip:%s:%d" % (ASTERISK_ADDRESS, ASTERISK_PORT),
+                 asterisk_address=ASTERISK_ADDRESS, asterisk_port=ASTERISK_PORT)
+    return {CFG: File(cfg), DB: File(subscribers(pbx), secret=True, user=user)}

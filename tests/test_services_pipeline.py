@@ -1,0 +1,134 @@
+"""The commit pipeline through the API: what is written where, with which modes, and
+that a failing service refuses the commit and puts every file back."""
+
+import os
+import stat
+
+import pytest
+
+from besip_cli.datastore import tree as T
+from besip_cli.datastore.session import DatastoreError, Session
+
+KAMAILIO_CFG = "etc/kamailio/kamailio.cfg"
+
+
+def configure(session, *statements):
+    """Set leaves: each statement is (data path of the leaf, value)."""
+    def edit(cand):
+        for path, value in statements:
+            schema_path = tuple(step[0] if isinstance(step, tuple) else step for step in path)
+            T.set_leaf(cand, session.schema, path[:-1], session.schema.find(schema_path), value)
+    session.edit(edit)
+
+
+def ext(number, leaf):
+    return ("pbx", ("extension", number), leaf)
+
+
+@pytest.fixture
+def api(tmp_path, env):
+    directory = tmp_path / "data"
+    directory.mkdir()
+    s = Session(str(directory), user="tester", client="test")
+    s.root = directory / "root"
+    yield s
+    s.close()
+
+
+def settings(session, text):
+    (session.root.parent / "services.toml").write_text(text)
+
+
+def read(session, path):
+    return (session.root / path).read_text()
+
+
+def test_commit_writes_every_service_file_with_private_secrets(api):
+    configure(api, (ext("100", "secret"), "Xk9-strong-1"), (("system", "hostname"), "box1"))
+    api.commit("first")
+    assert "option hostname 'box1'" in read(api, "etc/config/system")
+    for private in ("etc/kamailio/besip.sqlite", "etc/asterisk/pjsip.conf", "etc/asterisk/voicemail.conf"):
+        assert stat.S_IMODE(os.stat(api.root / private).st_mode) == 0o600, private
+    assert stat.S_IMODE(os.stat(api.root / KAMAILIO_CFG).st_mode) == 0o644
+    assert "Xk9-strong-1" not in read(api, KAMAILIO_CFG)
+    assert not [n for n in os.listdir(api.root / "etc/kamailio") if n.startswith(".besip-")]
+
+
+def test_only_changed_services_run(api):
+    configure(api, (ext("100", "secret"), "Xk9-strong-1"))
+    api.commit("first")
+    system = api.root / "etc/config/system"
+    system.write_text("left alone\n")
+    configure(api, (("pbx", "rtp", "port-min"), "12000"))
+    api.commit("pbx only")
+    assert system.read_text() == "left alone\n"
+    assert "rtpstart=12000" in read(api, "etc/asterisk/rtp.conf")
+
+
+def test_failed_reload_restores_files_and_running(api):
+    configure(api, (ext("100", "secret"), "Xk9-strong-1"))
+    api.commit("first")
+    before = {p: read(api, p) for p in (KAMAILIO_CFG, "etc/asterisk/pjsip.conf", "etc/config/besip")}
+    running = T.copy_tree(api.running)
+    settings(api, '[kamailio]\nreload = "echo kamailio: cannot bind 127.0.0.1:5060 >&2; exit 3"\n')
+    configure(api, (("pbx", "domain"), "other.example.com"))
+    with pytest.raises(DatastoreError) as err:
+        api.commit("breaks")
+    assert str(err.value) == "commit refused: kamailio reload failed: kamailio: cannot bind 127.0.0.1:5060"
+    assert {p: read(api, p) for p in before} == before
+    api.refresh()
+    assert api.running == running
+
+
+def test_failed_health_check_refuses_and_reloads_old_files(api, tmp_path):
+    configure(api, (ext("100", "secret"), "Xk9-strong-1"))
+    api.commit("first")
+    log = tmp_path / "reloads"
+    settings(api, '[asterisk]\nreload = "cat $BESIP_ROOT/etc/asterisk/rtp.conf >> %s"\n'
+                  '[kamailio]\ncheck = "exit 1"\n' % log)
+    configure(api, (("pbx", "rtp", "port-min"), "12000"), (("pbx", "sip", "user-agent"), "PBX2"))
+    with pytest.raises(DatastoreError, match="kamailio health check failed"):
+        api.commit("unhealthy")
+    reloads = log.read_text()
+    assert "rtpstart=12000" in reloads and reloads.rstrip().endswith("rtpend=20000")
+    assert "rtpstart=10000" in read(api, "etc/asterisk/rtp.conf")
+
+
+def test_verify_refuses_before_anything_is_written(api):
+    configure(api, (ext("100", "secret"), "Xk9-strong-1"))
+    api.commit("first")
+    before = read(api, "etc/config/besip")
+
+    def edit(cand):
+        T.ensure(cand, api.schema, ("pbx", "sip", ("listen", ("127.0.0.1", "5061", "tls"))))
+        T.set_leaf(cand, api.schema, ("pbx",), api.schema.find(("pbx", "mode")), "proxy")
+    api.edit(edit)
+    with pytest.raises(DatastoreError, match="TLS needs a certificate"):
+        api.commit("tls")
+    assert read(api, "etc/config/besip") == before
+
+
+def test_malformed_dial_pattern_is_refused(api):
+    configure(api, (ext("100", "secret"), "Xk9-strong-1"),
+              (("pbx", ("route", "r1"), "pattern"), "0[1-"), (("pbx", ("route", "r1"), "extension"), "100"))
+    with pytest.raises(DatastoreError, match=r"pbx route r1: dial pattern '0\[1-' is malformed"):
+        api.commit("bad pattern")
+
+
+def test_mode_switch_removes_the_other_programs_files(api):
+    configure(api, (ext("100", "secret"), "Xk9-strong-1"), (("pbx", "mode"), "pbx"))
+    api.commit("pbx only")
+    assert not (api.root / KAMAILIO_CFG).exists()
+    assert "[100]" in read(api, "etc/asterisk/pjsip.conf")
+    configure(api, (("pbx", "mode"), "proxy"))
+    api.commit("proxy only")
+    assert (api.root / KAMAILIO_CFG).exists()
+    assert not (api.root / "etc/asterisk/pjsip.conf").exists()
+
+
+def test_target_root_from_environment(api, tmp_path, monkeypatch):
+    monkeypatch.setenv("BESIP_ROOT", str(tmp_path / "elsewhere"))
+    configure(api, (ext("100", "secret"), "Xk9-strong-1"))
+    api.commit("first")
+    assert (tmp_path / "elsewhere" / KAMAILIO_CFG).exists()
+    assert not api.root.exists()

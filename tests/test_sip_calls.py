@@ -1,0 +1,165 @@
+"""Real calls: a configuration committed with `besip -f` drives a real Kamailio (restarted
+by the pipeline's reload command) and SIPp phones and trunk register and call through it."""
+
+import re
+import time
+
+import pytest
+
+import sipkit
+
+pytestmark = pytest.mark.skipif(not sipkit.available(), reason="needs kamailio, kamcmd and sipp")
+
+SECRETS = {"100": "Xk9-strong-1", "101": "Yp4-strong-2"}
+
+
+@pytest.fixture(scope="module")
+def pbx(tmp_path_factory, env):
+    """Kamailio configured through besip on a free loopback port; yields a helper."""
+    from conftest import Besip
+    base = tmp_path_factory.mktemp("pbx")
+    besip = Besip(base / "data", env)
+    kamailio = sipkit.Kamailio(base / "data", base / "root", base / "run")
+    port, trunk = sipkit.free_port(count=1), sipkit.free_port()
+    script = base / "pbx.cfg"
+    script.write_text("\n".join([
+        "configure",
+        "pbx mode proxy",
+        "pbx domain pbx.test",
+        "pbx sip listen 127.0.0.1 %d udp" % port,
+        "pbx extension 100 display-name Alice secret %s" % SECRETS["100"],
+        "pbx extension 101 display-name Bob secret %s" % SECRETS["101"],
+        "pbx trunk carrier host 127.0.0.1 port %d register false" % trunk,
+        "pbx route out pattern 9X. trunk carrier strip 1 prepend 420",
+        "commit comment \"call test\"",
+        "end", ""]))
+    besip(file=script, check=0)
+    helper = Helper(besip, kamailio, port, trunk, base)
+    yield helper
+    kamailio.stop()
+
+
+class Helper:
+    def __init__(self, besip, kamailio, port, trunk, tmp):
+        self.besip, self.kamailio, self.port, self.trunk, self.tmp = besip, kamailio, port, trunk, tmp
+
+    @property
+    def target(self):
+        return "127.0.0.1:%d" % self.port
+
+    def register(self, number, password, expect):
+        path = sipkit.scenario(self.tmp, "register", expect=expect)
+        return sipkit.sipp(self.target, path, number, number, password)
+
+    def call(self, caller, number, final=200, hold=0, background=False):
+        if final == 200:
+            path = sipkit.scenario(self.tmp, "caller", user=caller, hold=hold)
+        else:
+            path = sipkit.scenario(self.tmp, "rejected", user=caller, final=final)
+        return sipkit.sipp(self.target, path, number, caller, SECRETS[caller], background=background)
+
+    def callee(self, number, ruri):
+        """A SIPp phone registered as NUMBER waiting for one call; returns the Popen."""
+        port = sipkit.free_port()
+        path = sipkit.scenario(self.tmp, "register", expect=200)
+        ok(sipkit.sipp(self.target, path, number, number, SECRETS[number], port=port))
+        return self.answer(ruri, port)
+
+    def answer(self, ruri, port):
+        """A SIPp UAS on PORT answering one INVITE matching RURI; returns the Popen."""
+        path = sipkit.scenario(self.tmp, "answer", ruri=ruri)
+        proc = sipkit.sipp(None, path, "answer", background=True, port=port)
+        time.sleep(0.3)
+        return proc
+
+
+def ok(proc):
+    out = proc.stdout if isinstance(proc.stdout, str) else ""
+    assert proc.returncode == 0, out[-2000:] + (proc.stderr or "")[-2000:]
+
+
+def test_register_right_and_wrong_password(pbx):
+    ok(pbx.register("100", SECRETS["100"], 200))
+    ok(pbx.register("101", SECRETS["101"], 200))
+    ok(pbx.register("100", "Wrong-pass-1", 403))
+    failed = pbx.register("100", "Wrong-pass-1", 200)
+    assert failed.returncode != 0
+
+
+def test_extension_calls_extension(pbx):
+    callee = pbx.callee("101", "INVITE sip:101@127[.]0[.]0[.]1:")
+    call = pbx.call("100", "101")
+    out, _ = callee.communicate(timeout=30)
+    assert callee.returncode == 0, out[-3000:]
+    ok(call)
+
+
+def test_operational_state_shows_registrations_and_calls(pbx):
+    from besip_cli.services import state
+    callee = pbx.callee("101", "INVITE sip:101@")
+    registered = pbx.besip("show pbx registrations", check=0).stdout
+    assert re.search(r"^101 +sip:101@127.0.0.1:\d+ +127.0.0.1 +\d+ ", registered, re.M), registered
+    call = pbx.call("100", "101", hold=3000, background=True)
+    deadline = time.time() + 10
+    while "answered" not in pbx.besip("show pbx calls", check=0).stdout and time.time() < deadline:
+        time.sleep(0.2)
+    calls = state.pbx_state(pbx.besip.directory)["calls"]["call"]
+    assert [(c["caller"], c["callee"], c["state"]) for c in calls.values()] == \
+        [("sip:100@127.0.0.1", "sip:101@127.0.0.1", "answered")]
+    assert call.wait(30) == 0 and callee.wait(30) == 0
+    assert pbx.besip("show pbx calls", check=0).stdout.endswith("0 call(s) in progress.\n")
+
+
+def test_state_without_kamailio_is_a_clear_error(besip):
+    proc = besip("show pbx registrations", check=1)
+    assert proc.stderr.startswith("-c:1: % PBX state unavailable: Kamailio does not answer on ")
+
+
+def test_unknown_number_gets_404(pbx):
+    ok(pbx.call("100", "555", final=404))
+
+
+def test_outbound_route_reaches_trunk_stripped_and_prefixed(pbx):
+    trunk = pbx.answer("INVITE sip:4201234567@127[.]0[.]0[.]1:%d " % pbx.trunk, pbx.trunk)
+    ok(pbx.call("100", "91234567"))
+    out, _ = trunk.communicate(timeout=30)
+    assert trunk.returncode == 0, out[-2000:]
+
+
+def test_disabled_extension_cannot_register(pbx):
+    ok(pbx.register("101", SECRETS["101"], 200))
+    pbx.besip.config("pbx extension 101 enabled false", "commit")
+    ok(pbx.register("101", SECRETS["101"], 403))
+    ok(pbx.register("100", SECRETS["100"], 200))
+    pbx.besip.config("pbx extension 101 enabled true", "commit")
+    ok(pbx.register("101", SECRETS["101"], 200))
+
+
+def test_listen_port_change_moves_kamailio(pbx):
+    old, new = pbx.port, sipkit.free_port()
+    pbx.besip.config("no pbx sip listen 127.0.0.1 %d udp" % old,
+                     "pbx sip listen 127.0.0.1 %d udp" % new, "commit")
+    pbx.port = new
+    ok(pbx.register("100", SECRETS["100"], 200))
+    pbx.port = old
+    assert pbx.register("100", SECRETS["100"], 200).returncode != 0
+    pbx.port = new
+
+
+def test_proxy_pbx_sends_features_to_asterisk_and_survives_its_absence(pbx):
+    """Voicemail access goes to Asterisk's internal port (a SIPp UAS stands in for it);
+    with Asterisk down, a recorded extension-to-extension call still connects directly."""
+    pbx.besip.config("pbx mode proxy-pbx", "pbx extension 101 recording always", "commit")
+    try:
+        if sipkit._free(5080):
+            asterisk = pbx.answer("INVITE sip:[*]97@", 5080)
+            ok(pbx.call("100", "*97"))
+            out, _ = asterisk.communicate(timeout=30)
+            assert asterisk.returncode == 0, out[-5000:]
+        callee = pbx.callee("101", "INVITE sip:101@127[.]0[.]0[.]1:")
+        call = pbx.call("100", "101")
+        out, _ = callee.communicate(timeout=30)
+        assert callee.returncode == 0, out[-3000:]
+        ok(call)
+    finally:
+        pbx.besip.config("pbx mode proxy", "pbx extension 101 recording never", "commit")
