@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := python3-venv libyang2-dev
-TEST_APT_PACKAGES := libyang2-tools
+TEST_APT_PACKAGES := libyang2-tools openssh-server openssh-client yangcli
 
 .PHONY: run test bench system-deps test-system-deps clean
 
