@@ -61,34 +61,33 @@ def _match(elem, sel):
 
 def xpath(data, select, prefixes, schema):
     """A new <data> element with the nodes XPath SELECT picks in DATA, with their ancestors
-    (and the keys of ancestor list entries)."""
+    (and the keys of ancestor list entries). Each top-level node is its own document, so
+    `/prefix:top/...` addresses it as in NETCONF."""
     from lxml import etree
-    doc = etree.fromstring(ET.tostring(data))
     namespaces = {p: uri for p, uri in prefixes.items() if p}
-    try:
-        result = doc.xpath(select, namespaces=namespaces)
-    except etree.XPathError as exc:
-        raise RpcError("invalid-value", "bad XPath filter %r: %s" % (select, exc),
-                       info={"bad-element": "filter"})
-    if not isinstance(result, list):
-        raise RpcError("invalid-value", "the XPath filter must select nodes, not a %s"
-                       % type(result).__name__, info={"bad-element": "filter"})
-    picked = set()
-    for item in result:
-        node = item if isinstance(item, etree._Element) else getattr(item, "getparent", lambda: None)()
-        if node is not None and node is not doc:
-            picked.add(node)
-        elif node is doc:
-            return data
-    needed = set()
-    for node in picked:
-        parent = node.getparent()
-        while parent is not None and parent is not doc:
-            needed.add(parent)
-            parent = parent.getparent()
     out = ET.Element(data.tag)
-    for child in doc:
-        _copy_picked(child, out, picked, needed, schema, ())
+    for top in data:
+        doc = etree.fromstring(ET.tostring(top))
+        try:
+            result = doc.xpath(select, namespaces=namespaces)
+        except etree.XPathError as exc:
+            raise RpcError("invalid-value", "bad XPath filter %r: %s" % (select, exc),
+                           info={"bad-element": "filter"})
+        if not isinstance(result, list):
+            raise RpcError("invalid-value", "the XPath filter must select nodes, not a %s"
+                           % type(result).__name__, info={"bad-element": "filter"})
+        picked = set()
+        for item in result:
+            node = item if isinstance(item, etree._Element) else getattr(item, "getparent", lambda: None)()
+            if node is not None:
+                picked.add(node)
+        needed = set()
+        for node in picked:
+            parent = node.getparent()
+            while parent is not None:
+                needed.add(parent)
+                parent = parent.getparent()
+        _copy_picked(doc, out, picked, needed, schema, ())
     return out
 
 

@@ -5,6 +5,7 @@ import os
 import signal
 import xml.etree.ElementTree as ET
 
+from ..auth import WRITE_ROLES
 from ..datastore import codec
 from ..datastore.session import DatastoreError
 from ..datastore.tree import EditError
@@ -42,7 +43,7 @@ def _authorize(nc, name):
     role = nc.ds.role
     if role is None:
         raise RpcError("access-denied", "user %s may not use this box" % nc.user)
-    if name in WRITES and role != "admin":
+    if name in WRITES and role not in WRITE_ROLES:
         raise RpcError("access-denied", "%s: user %s has role %s, which may not change the "
                        "configuration" % (name, nc.user, role))
 
@@ -253,15 +254,14 @@ def kill_session(nc, op, _prefixes):
     row = nc.ds.store.session_info(sid)
     if row is None:
         raise RpcError("invalid-value", "no session %d" % sid, info={"bad-element": "session-id"})
-    other = live_session(sid)
-    if other is not None:
-        other.kill()
-        return None
     pending = nc.ds.store.pending()
     if pending and pending[4] == sid and not pending[3]:
         nc.ds.revert_pending(cancelled=True)
+    other = live_session(sid)
     alone = [r for r in nc.ds.store.sessions() if r[3] == row[3]] == [row]
-    if row[3] != os.getpid() and row[2] == "netconf" and alone:
+    if other is not None:
+        other.kill()
+    elif row[3] != os.getpid() and row[2] == "netconf" and alone:
         try:
             os.kill(row[3], signal.SIGTERM)
         except OSError:

@@ -160,8 +160,8 @@ class NetconfSession:
         self._reply(attrs, "".join(ET.tostring(e.element(), encoding="unicode") for e in errors))
 
     def kill(self):
-        """Ended by another session's kill-session."""
-        self.end()
+        """Ended by another session's kill-session (which released its locks): drop the
+        connection; this session's own thread then ends it."""
         if self.abort:
             self.abort()
 
