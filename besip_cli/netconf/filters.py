@@ -1,6 +1,7 @@
 """get/get-config filters: RFC 6241 subtree filtering, and XPath 1.0 (:xpath) by lxml."""
 
 import copy
+import re
 import xml.etree.ElementTree as ET
 
 from .errors import RpcError
@@ -59,15 +60,26 @@ def _match(elem, sel):
     return out if found or matches else None
 
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_PREFIXED = re.compile(r"[A-Za-z_][\w.-]*:[A-Za-z_*]")
+
+
 def xpath(data, select, prefixes, schema):
     """A new <data> element with the nodes XPath SELECT picks in DATA, with their ancestors
     (and the keys of ancestor list entries). Each top-level node is its own document, so
-    `/prefix:top/...` addresses it as in NETCONF."""
+    `/prefix:top/...` addresses it as in NETCONF. An expression without any prefix matches
+    names in every namespace, as yuma's netconfd does (yangcli sends such filters)."""
     from lxml import etree
     namespaces = {p: uri for p, uri in prefixes.items() if p}
+    any_namespace = not _PREFIXED.search(_QUOTED.sub("", select))
     out = ET.Element(data.tag)
     for top in data:
         doc = etree.fromstring(ET.tostring(top))
+        tags = {}
+        if any_namespace:
+            for elem in doc.iter():
+                tags[elem] = elem.tag
+                elem.tag = etree.QName(elem).localname
         try:
             result = doc.xpath(select, namespaces=namespaces)
         except etree.XPathError as exc:
@@ -81,6 +93,8 @@ def xpath(data, select, prefixes, schema):
             node = item if isinstance(item, etree._Element) else getattr(item, "getparent", lambda: None)()
             if node is not None:
                 picked.add(node)
+        for elem, tag in tags.items():
+            elem.tag = tag
         needed = set()
         for node in picked:
             parent = node.getparent()

@@ -103,7 +103,18 @@ def _data_reply(nc, tree, op, prefixes, state=False):
         else:
             raise RpcError("bad-attribute", "filter type %s is not subtree or xpath" % kind,
                            info={"bad-attribute": "type", "bad-element": "filter"})
+        for top in data:
+            _default_namespaces(top, None)
     return ET.tostring(data, encoding="unicode")
+
+
+def _default_namespaces(elem, parent_ns):
+    """Write ELEM's subtree with xmlns= declarations instead of generated prefixes."""
+    ns, elem.tag = split(elem.tag)
+    if ns != parent_ns:
+        elem.set("xmlns", ns)
+    for child in elem:
+        _default_namespaces(child, ns)
 
 
 def get_config(nc, op, prefixes):

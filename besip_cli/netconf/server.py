@@ -157,7 +157,12 @@ class NetconfSession:
         self._reply_errors(attrs, [error])
 
     def _reply_errors(self, attrs, errors):
-        self._reply(attrs, "".join(ET.tostring(e.element(), encoding="unicode") for e in errors))
+        elements = [e.element() for e in errors]
+        for error, element in zip(errors, elements):
+            if error.path:            # declare the prefixes the error-path uses
+                for module in self.ds.schema.modules:
+                    element.set("xmlns:%s" % module["prefix"], module["namespace"])
+        self._reply(attrs, "".join(ET.tostring(e, encoding="unicode") for e in elements))
 
     def kill(self):
         """Ended by another session's kill-session (which released its locks): drop the
