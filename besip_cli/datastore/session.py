@@ -184,17 +184,21 @@ class Session:
             self.store_candidate()
 
     def edit(self, change):
-        """Apply CHANGE(candidate_tree) to the candidate; nothing is kept if it raises."""
-        self.refresh()
-        self._check_unlocked("candidate")
+        """Apply CHANGE(candidate_tree) to the candidate; nothing is kept if it raises.
+        Read, change and store are one transaction, so concurrent edits are never lost."""
         if self.batch_depth:
+            self.refresh()
+            self._check_unlocked("candidate")
             change(self.candidate)
             self.batch_dirty = True
             return
-        work = T.copy_tree(self.candidate)
-        change(work)
-        self.candidate = work
-        self.store_candidate()
+        with self.store.transaction():
+            self.refresh()
+            self._check_unlocked("candidate")
+            work = T.copy_tree(self.candidate)
+            change(work)
+            self.candidate = work
+            self.store_candidate()
 
     def store_candidate(self):
         with self.store.transaction():
@@ -281,10 +285,15 @@ class Session:
             text = self.store.encode(new)
             commit_id = self.store.add_revision(text, self.user, client or self.client, comment, label)
             self.store.save("running", new, revision=commit_id)
-            self.store.save("candidate", new)
+            edited_meanwhile = self.store.generation("candidate") != self._gen["candidate"]
+            if not edited_meanwhile:       # else keep the edits made since we read it
+                self.store.save("candidate", new)
             self._gen = {name: self.store.generation(name) for name in TARGETS}
         self.running, self.candidate, self.revision = new, T.copy_tree(new), commit_id
         self.changed_by = []
+        if edited_meanwhile:
+            self._gen["candidate"] = None
+            self.refresh()
         self.batch_dirty = False
         return commit_id
 
