@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := python3-venv libyang2-dev
 TEST_APT_PACKAGES := libyang2-tools openssh-server openssh-client kamailio kamailio-sqlite-modules \
-                     sip-tester
+                     sip-tester yangcli
 
 .PHONY: run test bench system-deps test-system-deps clean
 

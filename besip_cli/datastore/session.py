@@ -188,17 +188,22 @@ class Session:
             self.store_candidate()
 
     def edit(self, change):
-        """Apply CHANGE(candidate_tree) to the candidate. If it raises, the candidate is
-        reloaded as last stored (inside a batch, the batch's edits are dropped too)."""
-        self.refresh()
-        if not (self.batch_depth and self.batch_locked):
-            self._check_unlocked("candidate")
-            self.batch_locked = bool(self.batch_depth) and self.holds("candidate")
+        """Apply CHANGE(candidate_tree) to the candidate. Outside a batch, read, change and
+        store are one transaction, so concurrent edits are never lost. If CHANGE raises, the
+        candidate is reloaded as last stored (inside a batch, the batch's edits go too)."""
         try:
-            change(self.candidate)
             if self.batch_depth:
+                self.refresh()
+                if not self.batch_locked:
+                    self._check_unlocked("candidate")
+                    self.batch_locked = self.holds("candidate")
+                change(self.candidate)
                 self.batch_dirty = True
-            else:
+                return
+            with self.store.transaction():
+                self.refresh()
+                self._check_unlocked("candidate")
+                change(self.candidate)
                 self.store_candidate()
         except BaseException:
             self._gen["candidate"] = None
@@ -294,13 +299,18 @@ class Session:
         with self.store.transaction():
             commit_id = self.store.add_revision(text, self.user, client or self.client, comment, label)
             self.store.save("running", None, revision=commit_id, text=text)
-            self.store.save("candidate", None, text=text)
+            edited_meanwhile = self.store.generation("candidate") != self._gen["candidate"]
+            if not edited_meanwhile:       # else keep the edits made since we read it
+                self.store.save("candidate", None, text=text)
             self._gen = {name: self.store.generation(name) for name in TARGETS}
-        if self.candidate != new:
-            self.candidate = T.copy_tree(new)
         self.running, self.revision = new, commit_id
         self.changed_by = []
         self.batch_dirty = False
+        if edited_meanwhile:
+            self._gen["candidate"] = None
+            self.refresh()
+        elif self.candidate != new:
+            self.candidate = T.copy_tree(new)
         return commit_id
 
     @contextlib.contextmanager

@@ -252,20 +252,26 @@ class Store:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception; inside another
+    transaction it is part of the outer one."""
 
     def __init__(self, db):
         self.db = db
+        self.outer = False
 
     def __enter__(self):
+        if self.db.in_transaction:
+            return self.db
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StoreError("the datastore is busy (%s); try again" % exc)
+        self.outer = True
         return self.db
 
     def __exit__(self, kind, _value, _tb):
-        self.db.execute("ROLLBACK" if kind else "COMMIT")
+        if self.outer:
+            self.db.execute("ROLLBACK" if kind else "COMMIT")
         return False
 
 

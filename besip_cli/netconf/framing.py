@@ -1,0 +1,84 @@
+"""RFC 6242 message framing: base:1.0 end-of-message `]]>]]>` and base:1.1 chunks."""
+
+import re
+
+EOM = b"]]>]]>"
+MAX_MESSAGE = 16 * 1024 * 1024        # bytes; a larger message closes the session
+_CHUNK_HEADER = re.compile(rb"\n#([1-9][0-9]{0,9})\n")
+
+
+class FramingError(Exception):
+    """The peer broke the framing; the session cannot continue."""
+
+
+class Framer:
+    """Reads whole messages from a binary file object and writes framed ones."""
+
+    def __init__(self, infile, outfile, max_message=MAX_MESSAGE):
+        self.infile = infile
+        self.outfile = outfile
+        self.max_message = max_message
+        self.chunked = False          # switched on after a base:1.1 hello exchange
+        self._buffer = b""
+
+    def _fill(self):
+        data = self.infile.read1(65536) if hasattr(self.infile, "read1") else self.infile.read(65536)
+        if not data:
+            raise EOFError
+        self._buffer += data
+
+    def _take(self, count):
+        while len(self._buffer) < count:
+            self._fill()
+        data, self._buffer = self._buffer[:count], self._buffer[count:]
+        return data
+
+    def read(self):
+        """The next message as bytes; EOFError at end of input, FramingError if broken."""
+        return self._read_chunked() if self.chunked else self._read_eom()
+
+    def _read_eom(self):
+        start = 0
+        while True:
+            end = self._buffer.find(EOM, start)
+            if end >= 0:
+                message, self._buffer = self._buffer[:end], self._buffer[end + len(EOM):]
+                return message
+            if len(self._buffer) > self.max_message:
+                raise FramingError("message larger than %d bytes" % self.max_message)
+            start = max(0, len(self._buffer) - len(EOM) + 1)
+            self._fill()
+
+    def _read_chunked(self):
+        parts = []
+        size = 0
+        while True:
+            while len(self._buffer) < 4:
+                self._fill()
+            if self._buffer.startswith(b"\n##\n"):
+                self._buffer = self._buffer[4:]
+                if not parts:
+                    raise FramingError("end-of-chunks without a chunk")
+                return b"".join(parts)
+            while b"\n" not in self._buffer[1:14]:
+                if len(self._buffer) >= 14:
+                    raise FramingError("bad chunk header")
+                self._fill()
+            match = _CHUNK_HEADER.match(self._buffer)
+            if not match:
+                raise FramingError("bad chunk header")
+            length = int(match.group(1))
+            size += length
+            if size > self.max_message:
+                raise FramingError("message larger than %d bytes" % self.max_message)
+            self._buffer = self._buffer[match.end():]
+            parts.append(self._take(length))
+
+    def write(self, message):
+        """Send one message (bytes) in the current framing."""
+        if self.chunked:
+            data = b"\n#%d\n%s\n##\n" % (len(message), message)
+        else:
+            data = message + EOM
+        self.outfile.write(data)
+        self.outfile.flush()

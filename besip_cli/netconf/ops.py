@@ -1,0 +1,297 @@
+"""The NETCONF operations (RFC 6241 section 7, RFC 6022 get-schema, RFC 5277), each on the
+session's datastore client; NACM subset: only admins may change anything."""
+
+import os
+import signal
+import xml.etree.ElementTree as ET
+
+from ..auth import WRITE_ROLES
+from ..datastore import codec
+from ..datastore.session import DatastoreError
+from ..datastore.tree import EditError
+from ..datastore.validate import validate as validate_tree
+from . import defaults, filters, monitoring, notifications
+from .edit import Editor
+from .errors import RpcError, RpcErrors
+from .xmlutil import BASE_NS, instance_id, qn, split, text
+
+WD_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"
+WRITES = ("edit-config", "copy-config", "delete-config", "lock", "unlock", "commit",
+          "discard-changes", "cancel-commit", "kill-session")
+
+
+def dispatch(nc, op, prefixes):
+    """Run operation element OP; returns the reply body text, or None for <ok/>."""
+    ns, name = split(op.tag)
+    handler = _HANDLERS.get((ns, name))
+    if handler is None:
+        raise RpcError("operation-not-supported", "unknown operation %s%s"
+                       % (name, " in %s" % ns if ns else ""), type="protocol",
+                       info={"bad-element": name})
+    if name != "close-session":
+        _authorize(nc, name)
+    nc.ds.refresh()
+    try:
+        return handler(nc, op, prefixes)
+    except DatastoreError as exc:
+        raise _from_datastore(nc, exc)
+    except EditError as exc:
+        raise RpcError(exc.tag, str(exc), path=instance_id(nc.ds.schema, exc.path or ()))
+
+
+def _authorize(nc, name):
+    role = nc.ds.role
+    if role is None:
+        raise RpcError("access-denied", "user %s may not use this box" % nc.user)
+    if name in WRITES and role not in WRITE_ROLES:
+        raise RpcError("access-denied", "%s: user %s has role %s, which may not change the "
+                       "configuration" % (name, nc.user, role))
+
+
+def _from_datastore(nc, exc):
+    if exc.problems:
+        return RpcErrors([RpcError("operation-failed", p.message, path=p.xpath, app_tag=p.app_tag)
+                          for p in exc.problems])
+    info = {"session-id": exc.info["session-id"]} if "session-id" in exc.info else None
+    if exc.tag in ("lock-denied", "in-use") and info is None:
+        info = {"session-id": 0}
+    return RpcError(exc.tag, str(exc), info=info)
+
+
+def _child(op, name):
+    return op.find(qn(name))
+
+
+def _datastore_name(op, field, allowed):
+    elem = _child(op, field)
+    if elem is None or len(elem) != 1:
+        raise RpcError("missing-element", "%s needs a <%s> datastore" % (split(op.tag)[1], field),
+                       info={"bad-element": field})
+    ns, name = split(elem[0].tag)
+    if ns == BASE_NS and name in allowed:
+        return name, elem[0]
+    if ns == BASE_NS and name in ("running", "candidate", "startup", "url", "config"):
+        raise RpcError("operation-not-supported", "%s %s is not supported here" % (field, name),
+                       type="protocol", info={"bad-element": name})
+    raise RpcError("bad-element", "unknown datastore %s" % name, type="protocol",
+                   info={"bad-element": field})
+
+
+# ---------------------------------------------------------------- reading
+
+def _data_reply(nc, tree, op, prefixes, state=False):
+    mode = text(op.find("{%s}with-defaults" % WD_NS)) or "explicit"
+    if mode not in defaults.MODES:
+        raise RpcError("invalid-value", "with-defaults %s is not supported (%s)"
+                       % (mode, ", ".join(defaults.MODES)), info={"bad-element": "with-defaults"})
+    tree = defaults.apply(mode, tree, nc.ds.schema)
+    data = ET.Element("data")
+    codec.to_xml(tree, nc.ds.schema, data, nc.ds.conceal)
+    if state:
+        monitoring.state(nc.ds, data, nc.capabilities, nc.ds.store.sessions())
+    filt = _child(op, "filter")
+    if filt is not None:
+        data = ET.fromstring(ET.tostring(data))
+        kind = filt.get("type", "subtree")
+        if kind == "subtree":
+            data = filters.subtree(data, filt)
+        elif kind == "xpath":
+            if not filt.get("select"):
+                raise RpcError("missing-attribute", "an xpath filter needs a select attribute",
+                               info={"bad-attribute": "select", "bad-element": "filter"})
+            data = filters.xpath(data, filt.get("select"), prefixes, nc.ds.schema)
+        else:
+            raise RpcError("bad-attribute", "filter type %s is not subtree or xpath" % kind,
+                           info={"bad-attribute": "type", "bad-element": "filter"})
+        for top in data:
+            _default_namespaces(top, None)
+    return ET.tostring(data, encoding="unicode")
+
+
+def _default_namespaces(elem, parent_ns):
+    """Write ELEM's subtree with xmlns= declarations instead of generated prefixes."""
+    ns, elem.tag = split(elem.tag)
+    if ns != parent_ns:
+        elem.set("xmlns", ns)
+    for child in elem:
+        _default_namespaces(child, ns)
+
+
+def get_config(nc, op, prefixes):
+    source, _ = _datastore_name(op, "source", ("running", "candidate"))
+    return _data_reply(nc, getattr(nc.ds, source), op, prefixes)
+
+
+def get(nc, op, prefixes):
+    return _data_reply(nc, nc.ds.running, op, prefixes, state=True)
+
+
+def get_schema(nc, op, _prefixes):
+    data = ET.Element("data", {"xmlns": monitoring.MON_NS})
+    data.text = monitoring.get_schema(nc.ds, op)
+    return ET.tostring(data, encoding="unicode")
+
+
+# ---------------------------------------------------------------- writing
+
+def edit_config(nc, op, _prefixes):
+    _datastore_name(op, "target", ("candidate",))
+    default_op = text(_child(op, "default-operation")) or "merge"
+    if default_op not in ("merge", "replace", "none"):
+        raise RpcError("invalid-value", "default-operation %s" % default_op,
+                       info={"bad-element": "default-operation"})
+    test_option = text(_child(op, "test-option")) or "test-then-set"
+    if test_option not in ("test-then-set", "set", "test-only"):
+        raise RpcError("invalid-value", "test-option %s" % test_option, info={"bad-element": "test-option"})
+    error_option = text(_child(op, "error-option")) or "stop-on-error"
+    if error_option not in ("stop-on-error", "continue-on-error", "rollback-on-error"):
+        raise RpcError("invalid-value", "error-option %s" % error_option,
+                       info={"bad-element": "error-option"})
+    config = _child(op, "config")
+    if config is None:
+        raise RpcError("missing-element", "edit-config needs <config>", info={"bad-element": "config"})
+    editor = Editor(nc.ds, keep_going=error_option == "continue-on-error")
+
+    def change(tree):
+        if default_op == "replace":
+            tree.clear()
+        editor.apply(tree, list(config), "merge" if default_op == "replace" else default_op)
+        if test_option == "test-only":
+            _raise_problems(validate_tree(nc.ds.schema, nc.ds.engine, nc.ds.running, tree))
+            raise _TestOnly
+    try:
+        nc.ds.edit(change)
+    except _TestOnly:
+        pass
+    if editor.errors:
+        raise RpcErrors(editor.errors)
+
+
+class _TestOnly(Exception):
+    """Leaves the candidate untouched after a successful test-only edit."""
+
+
+def _raise_problems(problems):
+    if problems:
+        raise RpcErrors([RpcError("operation-failed", p.message, path=p.xpath, app_tag=p.app_tag)
+                         for p in problems])
+
+
+def _source_tree(nc, op):
+    name, elem = _datastore_name(op, "source", ("running", "candidate", "config"))
+    if name != "config":
+        return getattr(nc.ds, name)
+    tree = {}
+    Editor(nc.ds).apply(tree, list(elem), "merge")
+    return tree
+
+
+def copy_config(nc, op, _prefixes):
+    _datastore_name(op, "target", ("candidate",))
+    nc.ds.replace_candidate(_source_tree(nc, op))
+
+
+def delete_config(nc, op, _prefixes):
+    name, _ = _datastore_name(op, "target", ("running", "candidate"))
+    raise RpcError("operation-failed", "the %s datastore cannot be deleted (no startup datastore here)"
+                   % name, info={"bad-element": name})
+
+
+def validate(nc, op, _prefixes):
+    tree = _source_tree(nc, op)
+    _raise_problems(validate_tree(nc.ds.schema, nc.ds.engine, nc.ds.running, tree))
+
+
+def lock(nc, op, _prefixes):
+    name, _ = _datastore_name(op, "target", ("running", "candidate"))
+    nc.ds.lock(name)
+
+
+def unlock(nc, op, _prefixes):
+    name, _ = _datastore_name(op, "target", ("running", "candidate"))
+    nc.ds.unlock(name)
+
+
+def discard_changes(nc, _op, _prefixes):
+    nc.ds.discard()
+
+
+def commit(nc, op, _prefixes):
+    confirmed = _child(op, "confirmed") is not None
+    timeout = text(_child(op, "confirm-timeout")) or "600"
+    if not timeout.isdigit() or not int(timeout):
+        raise RpcError("invalid-value", "confirm-timeout must be a positive number of seconds",
+                       info={"bad-element": "confirm-timeout"})
+    persist = text(_child(op, "persist")) or None
+    persist_id = text(_child(op, "persist-id")) or None
+    pending = nc.ds.store.pending()
+    if pending and not pending[3] and pending[4] != nc.id and persist_id is None:
+        raise RpcError("in-use", "a confirmed commit of session %d is pending; only that session "
+                       "may confirm it" % pending[4], info={"session-id": pending[4]})
+    nc.ds.commit(confirmed=int(timeout) if confirmed else None, persist=persist,
+                 persist_id=persist_id)
+
+
+def cancel_commit(nc, op, _prefixes):
+    persist_id = text(_child(op, "persist-id")) or None
+    pending = nc.ds.store.pending()
+    if not pending:
+        raise RpcError("operation-failed", "no confirmed commit is pending")
+    if pending[3] and persist_id != pending[3]:
+        raise RpcError("invalid-value", "the pending confirmed commit needs its persist-id",
+                       info={"bad-element": "persist-id"})
+    if not pending[3] and pending[4] != nc.id:
+        raise RpcError("in-use", "the pending confirmed commit belongs to session %d" % pending[4],
+                       info={"session-id": pending[4]})
+    nc.ds.revert_pending(cancelled=True)
+
+
+# ---------------------------------------------------------------- sessions
+
+def close_session(_nc, _op, _prefixes):
+    return None
+
+
+def kill_session(nc, op, _prefixes):
+    from .server import live_session
+    target = text(_child(op, "session-id"))
+    if not target.isdigit():
+        raise RpcError("missing-element", "kill-session needs a session-id",
+                       info={"bad-element": "session-id"})
+    sid = int(target)
+    if sid == nc.id:
+        raise RpcError("invalid-value", "a session cannot kill itself; use close-session",
+                       info={"bad-element": "session-id"})
+    row = nc.ds.store.session_info(sid)
+    if row is None:
+        raise RpcError("invalid-value", "no session %d" % sid, info={"bad-element": "session-id"})
+    pending = nc.ds.store.pending()
+    if pending and pending[4] == sid and not pending[3]:
+        nc.ds.revert_pending(cancelled=True)
+    other = live_session(sid)
+    alone = [r for r in nc.ds.store.sessions() if r[3] == row[3]] == [row]
+    if other is not None:
+        other.kill()
+    elif row[3] != os.getpid() and row[2] == "netconf" and alone:
+        try:
+            os.kill(row[3], signal.SIGTERM)
+        except OSError:
+            pass
+    nc.ds.store.close_session(sid)      # its locks die with it
+
+
+def create_subscription(nc, op, _prefixes):
+    notifications.subscribe(nc, op)
+
+
+_HANDLERS = {
+    (BASE_NS, "get"): get, (BASE_NS, "get-config"): get_config,
+    (BASE_NS, "edit-config"): edit_config, (BASE_NS, "copy-config"): copy_config,
+    (BASE_NS, "delete-config"): delete_config, (BASE_NS, "validate"): validate,
+    (BASE_NS, "lock"): lock, (BASE_NS, "unlock"): unlock,
+    (BASE_NS, "discard-changes"): discard_changes, (BASE_NS, "commit"): commit,
+    (BASE_NS, "cancel-commit"): cancel_commit, (BASE_NS, "close-session"): close_session,
+    (BASE_NS, "kill-session"): kill_session,
+    (monitoring.MON_NS, "get-schema"): get_schema,
+    (notifications.NS, "create-subscription"): create_subscription,
+}

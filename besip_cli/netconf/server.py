@@ -1,0 +1,185 @@
+"""One NETCONF session over a pair of binary streams: hello, RPC loop, session end.
+
+Every transport (the stdio subsystem, the built-in SSH server) calls `serve`. The
+datastore session is closed however the NETCONF session ends, so its locks die with it,
+and a confirmed commit it made without `persist` is rolled back (RFC 6241 8.4.1).
+"""
+
+import select
+import threading
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import quoteattr
+
+from ..datastore.session import Session
+from . import monitoring, ops
+from .errors import RpcError, RpcErrors
+from .framing import FramingError, Framer
+from .xmlutil import BASE_NS, parse, split
+
+HELLO_TIMEOUT = 60.0
+BASE11 = "urn:ietf:params:netconf:base:1.1"
+
+_live = {}                    # datastore session id -> NetconfSession of this process
+_live_lock = threading.Lock()
+
+
+class SessionEnd(Exception):
+    """close-session, kill-session or a transport failure: leave the RPC loop."""
+
+
+class TimedReader:
+    """A stream whose reads give up after TIMEOUT seconds of silence (None: wait forever)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.timeout = None
+
+    def read(self, size):
+        if self.timeout is not None and hasattr(self.stream, "fileno"):
+            ready, _, _ = select.select([self.stream], [], [], self.timeout)
+            if not ready:
+                raise TimeoutError("no data from the client for %.0f s" % self.timeout)
+        read = getattr(self.stream, "read1", None) or self.stream.read
+        return read(size)
+
+
+class NetconfSession:
+    def __init__(self, infile, outfile, user, datastore, peer="", hello_timeout=HELLO_TIMEOUT):
+        self.reader = TimedReader(infile)
+        self.framer = Framer(self.reader, outfile)
+        self.write_lock = threading.Lock()
+        self.hello_timeout = hello_timeout
+        self.ds = Session(datastore, user=user, client="netconf", peer=peer)
+        self.id = self.ds.id
+        self.user = user
+        self.capabilities = monitoring.capabilities(self.ds)
+        self.subscription = None
+        self.closed = threading.Event()
+        self.abort = None             # set by the transport: drops the connection
+
+    def send(self, text):
+        with self.write_lock:
+            if not self.closed.is_set():
+                self.framer.write(text.encode("utf-8"))
+
+    # ---------------------------------------------------------------- session
+
+    def run(self):
+        with _live_lock:
+            _live[self.id] = self
+        try:
+            self._hello()
+            while not self.closed.is_set():
+                try:
+                    message = self.framer.read()
+                except FramingError as exc:
+                    self._reply_error({}, RpcError("malformed-message", "broken framing: %s" % exc, type="rpc"))
+                    break
+                self.handle(message)
+        except (EOFError, OSError, SessionEnd):
+            pass
+        finally:
+            self.end()
+
+    def _hello(self):
+        caps = "".join("<capability>%s</capability>" % _esc(c) for c in self.capabilities)
+        self.send('<?xml version="1.0" encoding="UTF-8"?><hello xmlns="%s"><capabilities>%s'
+                  '</capabilities><session-id>%d</session-id></hello>' % (BASE_NS, caps, self.id))
+        self.reader.timeout = self.hello_timeout
+        try:
+            root, _prefixes = parse(self.framer.read())
+        except (RpcError, FramingError):
+            raise SessionEnd
+        self.reader.timeout = None
+        if root is None or root.tag != "{%s}hello" % BASE_NS or root.find("{%s}session-id" % BASE_NS) is not None:
+            raise SessionEnd
+        theirs = [(c.text or "").strip() for c in root.iter("{%s}capability" % BASE_NS)]
+        if not any(c.startswith("urn:ietf:params:netconf:base:1.") for c in theirs):
+            raise SessionEnd
+        self.framer.chunked = BASE11 in theirs
+
+    def end(self):
+        """Release everything this session holds; safe to call twice."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        with _live_lock:
+            _live.pop(self.id, None)
+        if self.subscription:
+            self.subscription.stop()
+        try:
+            pending = self.ds.store.pending()
+            if pending and pending[4] == self.id and not pending[3]:
+                self.ds.revert_pending(cancelled=True)
+        except Exception:      # the session must end whatever the datastore says
+            pass
+        self.ds.close()
+
+    # ---------------------------------------------------------------- RPCs
+
+    def handle(self, message):
+        try:
+            root, prefixes = parse(message)
+        except RpcError as exc:
+            return self._reply_error({}, exc)
+        attrs = {k: v for k, v in root.attrib.items() if not k.startswith("{")}
+        if root.tag != "{%s}rpc" % BASE_NS:
+            ns, name = split(root.tag)
+            tag = "unknown-namespace" if name == "rpc" else "malformed-message"
+            return self._reply_error(attrs, RpcError(tag, "expected <rpc> in %s, got <%s>" % (BASE_NS, name),
+                                                     type="rpc", info={"bad-element": name}))
+        if "message-id" not in attrs:
+            return self._reply_error(attrs, RpcError("missing-attribute", "<rpc> needs a message-id",
+                                                     type="rpc", info={"bad-attribute": "message-id",
+                                                                       "bad-element": "rpc"}))
+        if len(root) != 1:
+            return self._reply_error(attrs, RpcError("malformed-message", "<rpc> must hold exactly one operation",
+                                                     type="rpc"))
+        op = root[0]
+        try:
+            body = ops.dispatch(self, op, prefixes)
+        except RpcErrors as exc:
+            return self._reply_errors(attrs, exc.errors)
+        except RpcError as exc:
+            return self._reply_error(attrs, exc)
+        if body is None:
+            self._reply(attrs, "<ok/>")
+        else:
+            self._reply(attrs, body)
+        if split(op.tag)[1] == "close-session" and split(op.tag)[0] == BASE_NS:
+            raise SessionEnd
+
+    def _reply(self, attrs, body):
+        head = "".join(" %s=%s" % (k, quoteattr(v)) for k, v in attrs.items())
+        self.send('<rpc-reply xmlns="%s"%s>%s</rpc-reply>' % (BASE_NS, head, body))
+
+    def _reply_error(self, attrs, error):
+        self._reply_errors(attrs, [error])
+
+    def _reply_errors(self, attrs, errors):
+        elements = [e.element() for e in errors]
+        for error, element in zip(errors, elements):
+            if error.path:            # declare the prefixes the error-path uses
+                for module in self.ds.schema.modules:
+                    element.set("xmlns:%s" % module["prefix"], module["namespace"])
+        self._reply(attrs, "".join(ET.tostring(e, encoding="unicode") for e in elements))
+
+    def kill(self):
+        """Ended by another session's kill-session (which released its locks): drop the
+        connection; this session's own thread then ends it."""
+        if self.abort:
+            self.abort()
+
+
+def live_session(session_id):
+    with _live_lock:
+        return _live.get(session_id)
+
+
+def _esc(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def serve(infile, outfile, *, user, datastore, peer="", hello_timeout=HELLO_TIMEOUT):
+    """Run one NETCONF session on binary streams INFILE/OUTFILE until it ends."""
+    NetconfSession(infile, outfile, user, datastore, peer, hello_timeout).run()

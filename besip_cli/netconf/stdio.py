@@ -1,0 +1,29 @@
+"""`besip-netconf`: one NETCONF session on stdin/stdout, for OpenSSH's
+`Subsystem netconf /usr/bin/besip-netconf` (as yuma's netconf-subsystem is used).
+The user is the SSH login user; the data directory is --datastore, $BESIP_HOME or the default."""
+
+import argparse
+import os
+import signal
+import sys
+
+from ..datastore.session import default_directory
+from .server import serve
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="besip-netconf", description=__doc__.split("\n")[0])
+    parser.add_argument("--datastore", help="data directory")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))     # kill-session: end cleanly
+    import pwd
+    user = os.environ.get("USER") or pwd.getpwuid(os.getuid()).pw_name
+    peer = (os.environ.get("SSH_CLIENT") or "").split(" ")[0]
+    infile = os.fdopen(0, "rb", buffering=0)
+    outfile = os.fdopen(1, "wb", buffering=0)
+    serve(infile, outfile, user=user, datastore=args.datastore or default_directory(), peer=peer)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

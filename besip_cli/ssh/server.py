@@ -1,0 +1,194 @@
+"""`besip-sshd`: SSH server of the box. Users and their passwords (crypt hashes) and keys
+come from `system user`; the `netconf` subsystem runs a NETCONF session, a `shell`
+channel the interactive CLI (when besip_cli.shell.terminal is installed). One thread per
+connection; the host key is kept in the data directory."""
+
+import argparse
+import os
+import socket
+import sys
+import threading
+
+import paramiko
+
+from .. import auth
+from ..datastore.session import Session, default_directory
+
+HOST_KEY = "ssh_host_ecdsa_key"
+DEFAULT_PORT = 830
+
+
+def host_key(directory):
+    """The server's key, created on first start (0600)."""
+    path = os.path.join(directory, HOST_KEY)
+    if not os.path.exists(path):
+        os.makedirs(directory, exist_ok=True)
+        key = paramiko.ECDSAKey.generate()
+        tmp = path + ".tmp"
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            key.write_private_key(handle)
+        os.replace(tmp, path)
+    return paramiko.ECDSAKey.from_private_key_file(path)
+
+
+def configured_port(directory):
+    """`system services netconf port` of the running configuration, else 830."""
+    ds = Session(directory, user="besip-sshd", client="sshd", watch_pending=False)
+    try:
+        netconf = ds.running.get("system", {}).get("services", {}).get("netconf", {})
+        return int(netconf.get("port", DEFAULT_PORT))
+    finally:
+        ds.close()
+
+
+class _Auth(paramiko.ServerInterface):
+    """Password and public-key checks against the running configuration's users."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.user = None
+        self.channels = {}            # channel id -> ("subsystem", name) or ("shell", term, size)
+        self.ready = threading.Event()
+
+    def _running(self):
+        ds = Session(self.directory, user="besip-sshd", client="sshd", watch_pending=False)
+        try:
+            return ds.running
+        finally:
+            ds.close()
+
+    def get_allowed_auths(self, username):
+        return "password,publickey"
+
+    def check_auth_password(self, username, password):
+        if auth.check_password(self._running(), username, password):
+            self.user = username
+            return paramiko.AUTH_SUCCESSFUL
+        return paramiko.AUTH_FAILED
+
+    def check_auth_publickey(self, username, key):
+        offered = "%s %s" % (key.get_name(), key.get_base64())
+        for line in auth.public_keys(self._running(), username):
+            if " ".join(line.split()[:2]) == offered:
+                self.user = username
+                return paramiko.AUTH_SUCCESSFUL
+        return paramiko.AUTH_FAILED
+
+    def check_channel_request(self, kind, chanid):
+        return paramiko.OPEN_SUCCEEDED if kind == "session" else \
+            paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+
+    def check_channel_subsystem_request(self, channel, name):
+        if name != "netconf":
+            return False
+        self.channels[channel.get_id()] = ("netconf",)
+        self.ready.set()
+        return True
+
+    def check_channel_pty_request(self, channel, term, width, height, pw, ph, modes):
+        self.channels.setdefault(("pty", channel.get_id()), (term, (width, height)))
+        return _shell_module() is not None
+
+    def check_channel_shell_request(self, channel):
+        if _shell_module() is None:
+            return False
+        self.channels[channel.get_id()] = ("shell",)
+        self.ready.set()
+        return True
+
+
+def _shell_module():
+    """The interactive shell's terminal entry point, if that part is installed."""
+    try:
+        from ..shell import terminal
+    except ImportError:
+        return None
+    return terminal
+
+
+class ChannelIO:
+    """A paramiko channel as the binary stream pair NETCONF's server reads and writes."""
+
+    def __init__(self, channel):
+        self.channel = channel
+
+    def fileno(self):
+        return self.channel.fileno()
+
+    def read(self, size):
+        return self.channel.recv(size)
+
+    def write(self, data):
+        self.channel.sendall(data)
+
+    def flush(self):
+        pass
+
+
+def handle(sock, directory, key, login_timeout=30):
+    """Serve one SSH connection: authenticate, then run its first netconf/shell channel."""
+    transport = paramiko.Transport(sock)
+    try:
+        transport.add_server_key(key)
+        server = _Auth(directory)
+        transport.start_server(server=server)
+        channel = transport.accept(login_timeout)
+        if channel is None or not server.ready.wait(login_timeout):
+            return
+        kind = server.channels.get(channel.get_id(), ("",))[0]
+        peer = sock.getpeername()[0] if hasattr(sock, "getpeername") else ""
+        if kind == "netconf":
+            from ..netconf.server import NetconfSession
+            io = ChannelIO(channel)
+            nc = NetconfSession(io, io, server.user, directory, peer)
+            nc.abort = transport.close
+            nc.run()
+        elif kind == "shell":
+            term, size = server.channels.get(("pty", channel.get_id()), (None, None))
+            stream = channel.makefile("rwb")
+            _shell_module().run(stream, stream, user=server.user, datastore=directory,
+                                term=term, size=size)
+            channel.send_exit_status(0)
+    except (paramiko.SSHException, EOFError, OSError):
+        pass
+    finally:
+        transport.close()
+
+
+def serve_forever(listener, directory, stop=None):
+    """Accept connections on socket LISTENER until STOP (an Event) is set."""
+    key = host_key(directory)
+    listener.settimeout(0.5)
+    while stop is None or not stop.is_set():
+        try:
+            sock, _addr = listener.accept()
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+        threading.Thread(target=handle, args=(sock, directory, key), daemon=True).start()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="besip-sshd", description=__doc__.split("\n")[0])
+    parser.add_argument("--datastore", help="data directory")
+    parser.add_argument("--listen", default="::", help="address to listen on (default: all)")
+    parser.add_argument("--port", type=int, help="default: system services netconf port, else 830")
+    args = parser.parse_args(argv)
+    directory = args.datastore or default_directory()
+    port = args.port or configured_port(directory)
+    family = socket.AF_INET6 if ":" in args.listen else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((args.listen, port))
+    listener.listen(64)
+    print("besip-sshd listening on %s port %d" % (args.listen, port), flush=True)
+    try:
+        serve_forever(listener, directory)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

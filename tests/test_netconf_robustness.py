@@ -1,0 +1,251 @@
+"""Bad input and load against the real server: raw bytes over SSH (paramiko client), and
+many sessions. Nothing here may crash the server, leak a lock or change the datastore."""
+
+import os
+import socket
+import threading
+import time
+
+import paramiko
+import pytest
+
+from netconf_fixtures import ADMIN_PW, box, connect, sshd  # noqa: F401
+
+BASE = b"urn:ietf:params:xml:ns:netconf:base:1.0"
+HELLO10 = (b'<hello xmlns="%s"><capabilities><capability>urn:ietf:params:netconf:base:1.0'
+           b'</capability></capabilities></hello>]]>]]>' % BASE)
+HELLO11 = HELLO10.replace(b"base:1.0</capability>", b"base:1.1</capability>")
+PBX = "urn:besip:params:xml:ns:yang:besip-pbx"
+
+
+class Raw:
+    """An SSH netconf channel driven byte by byte."""
+
+    def __init__(self, port, hello=HELLO10):
+        self.client = paramiko.SSHClient()
+        self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        self.client.connect("127.0.0.1", port, "admin", ADMIN_PW, look_for_keys=False, allow_agent=False)
+        self.chan = self.client.get_transport().open_session()
+        self.chan.invoke_subsystem("netconf")
+        self.chan.settimeout(20)
+        self.buffer = b""
+        self.hello = self.until(b"]]>]]>")
+        if hello:
+            self.chan.sendall(hello)
+
+    def until(self, marker):
+        while marker not in self.buffer:
+            data = self.chan.recv(65536)
+            if not data:
+                raise EOFError(self.buffer)
+            self.buffer += data
+        message, _, self.buffer = self.buffer.partition(marker)
+        return message
+
+    def rpc(self, body, mid=b"1"):
+        self.chan.sendall(b'<rpc message-id="%s" xmlns="%s">%s</rpc>]]>]]>' % (mid, BASE, body))
+        return self.until(b"]]>]]>")
+
+    def closed(self):
+        """Whether the server ends the channel (reading until EOF)."""
+        try:
+            while self.chan.recv(65536):
+                pass
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.client.close()
+
+
+def snapshot(box):
+    from besip_cli.datastore.session import Session
+    s = Session(box.directory, user="checker", client="test")
+    try:
+        return s.running, s.candidate, s.store.locks()
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def unchanged(box):
+    before = snapshot(box)
+    yield
+    deadline = time.time() + 10                # a dropped session is noticed at once, but
+    while snapshot(box) != before and time.time() < deadline:   # by another thread
+        time.sleep(0.1)
+    assert snapshot(box) == before
+
+
+def test_bad_messages_get_rpc_errors(sshd, unchanged):
+    raw = Raw(sshd)
+    try:
+        assert b"<session-id>" in raw.hello
+        assert b"malformed-message" in raw.rpc(b"<get><unclosed></get>")
+        reply = raw.rpc(b"<get-config><source><running/></source></get-config>", mid=b'2" extra="x')
+        assert b'message-id="2" extra="x"' in reply          # attributes are echoed
+        assert b"malformed-message" in raw.rpc(b"<get/><get/>")
+        raw.chan.sendall(b'<rpc message-id="3" xmlns="urn:example:wrong"><get/></rpc>]]>]]>')
+        assert b"unknown-namespace" in raw.until(b"]]>]]>")
+        raw.chan.sendall(b'<rpc xmlns="%s"><get/></rpc>]]>]]>' % BASE)
+        assert b"missing-attribute" in raw.until(b"]]>]]>")
+        assert b"operation-not-supported" in raw.rpc(b"<reboot-now/>")
+        bomb = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+                + b"".join(b'<!ENTITY a%d "%s">' % (i, b"&a;" * 10) for i in range(1, 9))
+                + b']><rpc message-id="4" xmlns="%s"><get>&a8;</get></rpc>]]>]]>' % BASE)
+        raw.chan.sendall(bomb)
+        assert b"malformed-message" in raw.until(b"]]>]]>")
+        xxe = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+               b'<rpc message-id="5" xmlns="%s"><edit-config><target><candidate/></target><config>'
+               b'<system xmlns="urn:besip:params:xml:ns:yang:besip-system"><hostname>&x;</hostname>'
+               b'</system></config></edit-config></rpc>]]>]]>' % BASE)
+        raw.chan.sendall(xxe)
+        reply = raw.until(b"]]>]]>")
+        assert b"malformed-message" in reply and b"root:" not in reply
+        assert b"<ok/>" in raw.rpc(b"<lock><target><candidate/></target></lock>")
+        assert b"<data>" in raw.rpc(b"<get-config><source><running/></source></get-config>")
+    finally:
+        raw.close()                              # abrupt: no close-session, lock held
+
+
+def test_broken_chunked_framing_closes_session(sshd, unchanged):
+    raw = Raw(sshd, HELLO11)
+    try:
+        raw.chan.sendall(b"\n#5\n<rpc \n#x\n")
+        assert b"malformed-message" in raw.until(b"\n##\n")
+        assert raw.closed()
+    finally:
+        raw.close()
+    raw = Raw(sshd, HELLO11)
+    try:
+        raw.chan.sendall(b"\n#4000000000\n")   # a chunk bigger than the maximum message
+        assert b"malformed-message" in raw.until(b"\n##\n")
+        assert raw.closed()
+    finally:
+        raw.close()
+
+
+def test_oversized_message_closes_session(sshd, unchanged):
+    raw = Raw(sshd)
+    try:
+        block = b"<!-- " + b"x" * (1 << 20) + b" -->"
+        with pytest.raises((EOFError, OSError)):
+            for _ in range(40):
+                raw.chan.sendall(block)
+            raw.until(b"]]>]]>")
+            raw.until(b"]]>]]>")
+    finally:
+        raw.close()
+
+
+def test_bad_hello_and_silent_client(sshd, box, unchanged):
+    raw = Raw(sshd, b"<rpc/>]]>]]>")
+    assert raw.closed()
+    raw.close()
+    from besip_cli.netconf.server import serve
+    ours, theirs = socket.socketpair()
+    stream = ours.makefile("rwb", buffering=0)
+    start = time.monotonic()
+    thread = threading.Thread(target=serve, args=(stream, stream),
+                              kwargs=dict(user="admin", datastore=box.directory, hello_timeout=1))
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - start < 10
+    theirs.close(), stream.close(), ours.close()
+
+
+def test_lock_of_dropped_connection_is_released(sshd, unchanged):
+    raw = Raw(sshd)
+    assert b"<ok/>" in raw.rpc(b"<lock><target><running/></target></lock>")
+    raw.chan.sendall(b'<rpc message-id="9" xmlns="%s"><get>' % BASE)   # half a message
+    raw.client.get_transport().sock.close()
+    with connect(sshd) as m:
+        deadline = time.time() + 10
+        while True:
+            try:
+                m.lock("running")
+                break
+            except Exception:
+                assert time.time() < deadline
+                time.sleep(0.1)
+        m.unlock("running")
+
+
+def _extension(number):
+    return ('<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><pbx xmlns="%s"><extension>'
+            '<number>%d</number><secret>Load-test-%d</secret></extension></pbx></config>'
+            % (PBX, number, number))
+
+
+def test_concurrent_sessions_edit_and_commit(sshd, box):
+    from ncclient.operations import RPCError
+    errors = []
+
+    def worker(number):
+        try:
+            with connect(sshd) as m:
+                m.edit_config(target="candidate", config=_extension(number))
+                for _ in range(100):
+                    try:
+                        m.commit()
+                        return
+                    except RPCError as exc:
+                        if exc.tag != "in-use":
+                            raise
+                        time.sleep(0.05)
+                raise AssertionError("commit stayed in use")
+        except Exception as exc:
+            errors.append(exc)
+    threads = [threading.Thread(target=worker, args=(3000 + i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors
+    running, candidate, locks = snapshot(box)
+    assert all(str(3000 + i) in running["pbx"]["extension"] for i in range(20))
+    assert candidate == running and not locks
+
+
+def _usage():
+    with open("/proc/self/statm") as handle:
+        rss = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return len(os.listdir("/proc/self/fd")), threading.active_count(), rss
+
+
+def _pipe_session(directory):
+    """One whole session (hello, get-config, close-session) through serve() on a socket pair."""
+    from besip_cli.netconf.server import serve
+    ours, theirs = socket.socketpair()
+    stream = ours.makefile("rwb", buffering=0)
+    theirs.sendall(HELLO10 + b'<rpc message-id="1" xmlns="%s"><get-config><source><running/></source>'
+                   b'</get-config></rpc>]]>]]><rpc message-id="2" xmlns="%s"><close-session/></rpc>]]>]]>'
+                   % (BASE, BASE))
+    serve(stream, stream, user="admin", datastore=directory)
+    theirs.settimeout(5)
+    received = b""
+    while received.count(b"]]>]]>") < 3:
+        received += theirs.recv(1 << 20)
+    stream.close(), ours.close(), theirs.close()
+    assert b"<ok/>" in received and b"<data>" in received
+
+
+def test_thousand_sessions_leak_nothing(sshd, box):
+    """1,000 sessions through serve() and 50 more over SSH: no fd, thread or memory growth."""
+    for _ in range(20):
+        _pipe_session(box.directory)
+    with connect(sshd):
+        pass
+    time.sleep(0.5)
+    fds, threads, rss = _usage()
+    for _ in range(1000):
+        _pipe_session(box.directory)
+    for _ in range(50):
+        with connect(sshd):
+            pass
+    time.sleep(1)
+    fds2, threads2, rss2 = _usage()
+    assert fds2 <= fds and threads2 <= threads
+    assert rss2 - rss < 16 * 1024 * 1024, (rss, rss2)
+    assert not snapshot(box)[2]
