@@ -145,9 +145,8 @@ def handle(sock, directory, key, login_timeout=30):
             nc.run()
         elif kind == "shell":
             term, size = server.channels.get(("pty", channel.get_id()), (None, None))
-            stream = channel.makefile("rwb")
-            _shell_module().run(stream, stream, user=server.user, datastore=directory,
-                                term=term, size=size)
+            _shell_module().run(channel, channel, user=server.user, datastore=directory,
+                                term=term, size=size, peer=peer)
             channel.send_exit_status(0)
     except (paramiko.SSHException, EOFError, OSError):
         pass
