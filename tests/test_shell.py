@@ -156,6 +156,9 @@ def test_pager_and_terminal_length(office, shell):
     term.command("terminal length 5")
     assert term.command("show running-config | no-more") == full.splitlines()
     assert "% Invalid input detected at '^' marker." in term.command("terminal length 99999")
+    term.command("configure")
+    term.command("do terminal length 0")
+    assert term.command("do show running-config") == full.splitlines()
 
 
 def test_history_persists_per_user_and_ctrl_r_searches(office, shell):

@@ -530,8 +530,9 @@ class Interpreter:
         self.mode = Context()
 
     def _cfg_do(self, ctx, tk, stages, line):
-        tk.keyword({"show": EXEC_VERBS["show"]})
-        self._show_exec(tk, stages, line)
+        tk.keyword({verb: EXEC_VERBS[verb] for verb in ("show", "terminal")})
+        tk.i -= 1
+        self._exec(tk, stages, line)
 
     def _leave_config(self):
         if self.on_leave is not None and self.session.dirty():

@@ -13,12 +13,12 @@ import threading
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import Application, run_in_terminal
 from prompt_toolkit.data_structures import Size
-from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.document import Document
+from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.keys import Keys
-from prompt_toolkit.output import create_output
 from prompt_toolkit.layout import FormattedTextControl, Layout, Window
+from prompt_toolkit.output import create_output
 from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style
 from prompt_toolkit.utils import get_cwidth
@@ -95,6 +95,9 @@ class Shell:
             except Leave:
                 self.flush()
                 return 0
+            except KeyboardInterrupt:                # Ctrl-C while a command runs
+                self.flush()
+                self.write("^C\n")
 
     def run_line(self, prompt, line):
         """Run one line, print its output (paged) or its error with the caret."""
@@ -109,6 +112,11 @@ class Shell:
             if exc.pos is not None:
                 self.write(" " * (get_cwidth(prompt) + get_cwidth(line[:exc.pos])) + "^\n")
             self.write("\n".join(exc.lines()) + "\n")
+        except (Leave, KeyboardInterrupt):
+            raise
+        except Exception as exc:                     # a bug must not end the user's session
+            self.flush()
+            self.write("%% Internal error: %s: %s\n" % (type(exc).__name__, exc))
         else:
             self.flush(paged=not _no_more(line))
 
