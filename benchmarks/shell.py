@@ -141,7 +141,7 @@ def completion_through_pty(directory, env, rounds):
             child.send(key)
             child.expect(answer)
             times.append(time.perf_counter() - start)
-            child.send("\x15")
+            child.send("\x03")                 # Ctrl-C: a fresh line
             drain(child)
         report(name, times)
     child.terminate(force=True)
