@@ -47,6 +47,8 @@ def test_question_mark_help_keeps_the_line(office, shell):
     term.wait_text(r"^  provider1")
     term.send(CTRL_U + "pbx extension 100 display-name x ?")
     term.wait_text(r"^  <cr>$")
+    term.send(CTRL_U + "do show running-config pbx trunk ?")      # keys of running
+    term.wait_text(r"^  provider1\n  <name> ")
     term.send(CTRL_U + "show | ?")
     term.wait_text(r"^  include +Only lines that match")
     assert "  compare " in term.text()

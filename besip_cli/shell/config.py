@@ -40,14 +40,21 @@ def _help(children):
     return {name: child.help for name, child in children.items()}
 
 
+def _key_options(tk, existing, values):
+    """The existing keys' next component after VALUES, as completion options (only when
+    completing at the end of the line: there are thousands)."""
+    if not (tk.completing and tk.at_end()):
+        return ()
+    seen = {k if isinstance(k, str) else k[len(values)] for k in existing
+            if isinstance(k, str) or tuple(k[:len(values)]) == tuple(values)}
+    return [(k, "") for k in sorted(seen)]
+
+
 def _key_values(tk, session, lst, existing):
     values = []
     for key_name in lst.keys:
         leaf = lst.children[key_name]
-        options = ()
-        if tk.completing and tk.at_end():       # existing keys: only for completion
-            seen = {k if isinstance(k, str) else k[len(values)] for k in existing}
-            options = [(k, "") for k in sorted(seen)]
+        options = _key_options(tk, existing, values)
         values.append(tk.value(leaf.type.hint or "<%s>" % key_name, leaf.help,
                                check=lambda text, leaf=leaf: _checked(session, leaf, text),
                                options=options))
@@ -62,8 +69,9 @@ def _checked(session, leaf, text):
                          % (text, leaf.name, exc, leaf.type.hint or leaf.type.base))
 
 
-def _existing_keys(session, path, lst):
-    entries = T.get(session.candidate, path + (lst.name,)) if path else session.candidate.get(lst.name)
+def _existing_keys(session, path, lst, data=None):
+    data = session.candidate if data is None else data
+    entries = T.get(data, path + (lst.name,)) if path else data.get(lst.name)
     return list(entries or ())
 
 
@@ -221,8 +229,8 @@ def parse_delete(tk, session, ctx):
         return path, value
 
 
-def parse_show_path(tk, schema, ctx):
-    """A path narrowing `show`: (data path, schema node); keys may be left out."""
+def parse_show_path(tk, schema, ctx, data=None):
+    """A path narrowing `show` of DATA: (data path, schema node); keys may be left out."""
     path, node = ctx.path, ctx.node
     while not tk.at_end() or tk.completing:
         children = Context(path, node).children(schema)
@@ -235,7 +243,9 @@ def parse_show_path(tk, schema, ctx):
             for key_name in child.keys:
                 if tk.at_end() and not tk.completing:
                     break
-                keys.append(tk.value("<%s>" % key_name, child.children[key_name].help))
+                existing = _existing_keys(None, path, child, data) if data is not None else ()
+                keys.append(tk.value("<%s>" % key_name, child.children[key_name].help,
+                                     options=_key_options(tk, existing, keys)))
             if len(keys) == len(child.keys):
                 path, node = path + ((name, keys[0] if len(keys) == 1 else tuple(keys)),), child
                 continue

@@ -210,7 +210,7 @@ class Interpreter:
     def _show_exec(self, tk, stages, line):
         what = tk.keyword(SHOW_EXEC)
         if what == "running-config":
-            path, node = parse_show_path(tk, self.schema, Context())
+            path, node = parse_show_path(tk, self.schema, Context(), self.session.running)
             tk.end()
             self._show_tree(self.session.running, path, stages, line)
         elif what == "version":
@@ -420,7 +420,7 @@ class Interpreter:
                        "'commit' to apply.\n" % index)
 
     def _cfg_show(self, ctx, tk, stages, line):
-        path, _node = parse_show_path(tk, self.schema, ctx)
+        path, _node = parse_show_path(tk, self.schema, ctx, self.session.candidate)
         tk.end()
         if stages and stages[0] and stages[0][0].text and "compare".startswith(stages[0][0].text) \
                 and len(stages[0][0].text) >= 3:
