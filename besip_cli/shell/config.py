@@ -47,7 +47,7 @@ def _key_options(tk, existing, values):
         return ()
     seen = {k if isinstance(k, str) else k[len(values)] for k in existing
             if isinstance(k, str) or tuple(k[:len(values)]) == tuple(values)}
-    return [(k, "") for k in sorted(seen)]
+    return [(k, "") for k in sorted(k for k in seen if k.startswith(tk.partial))]
 
 
 def _key_values(tk, session, lst, existing):
@@ -123,7 +123,8 @@ def _leaf_value(tk, session, leaf):
         options.extend(member.enums)
     if leaf.type.leafref and tk.completing and tk.at_end():
         target = session.schema.find(leaf.type.leafref)
-        options.extend((v, "") for v in _values_of(session.candidate, target))
+        options.extend((v, "") for v in _values_of(session.candidate, target)
+                       if v.startswith(tk.partial))
     if leaf.type.base == "boolean":
         options.extend((("true", ""), ("false", "")))
     hint = leaf.type.hint if not (leaf.type.enums or leaf.type.base == "boolean") else ""

@@ -122,14 +122,15 @@ class Interpreter:
                 self.out.write("%% %s\n" % notice)
             self.session.notices.clear()
 
-    def need(self, line):
-        """What may follow LINE, as execute() parses it: raises Need, or ParseError/LexError."""
+    def need(self, line, partial=""):
+        """What may follow LINE, as execute() parses it: raises Need, or ParseError/LexError.
+        PARTIAL, the word being typed after LINE, lets long option lists be cut early."""
         command, stages = split_pipes(tokenize(line))
         try:
             if self.mode is None:
-                self._exec(Tokens(command, line, True), [], line)
+                self._exec(Tokens(command, line, True, partial), [], line)
             else:
-                self._config(command, [], line, completing=True)
+                self._config(command, [], line, completing=True, partial=partial)
         except Need as need:
             if not stages and not self._shows(command):
                 raise
@@ -316,12 +317,12 @@ class Interpreter:
 
     # ---------------------------------------------------------------- configuration mode
 
-    def _config(self, command, stages, line, completing=False):
+    def _config(self, command, stages, line, completing=False, partial=""):
         """Try the line in the current mode, then (as IOS does) in each enclosing mode."""
         first_error = None
         for ctx in self.mode.chain():
             try:
-                self._config_in(ctx, Tokens(command, line, completing), stages, line)
+                self._config_in(ctx, Tokens(command, line, completing, partial), stages, line)
                 return
             except ParseError as exc:
                 if exc.kind != "invalid" or exc.pos != command[0].pos:
