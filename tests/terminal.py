@@ -56,6 +56,11 @@ class Terminal:
     def send(self, data):
         self.child.send(data)
 
+    def wait_pasted(self, last, timeout=30):
+        """A paste ending with LAST has run: its echo shows, then a bare prompt."""
+        self.wait(lambda: last in self.text() and PROMPT.fullmatch(self.cursor_line()),
+                  "the pasted lines to run", timeout)
+
     def type(self, text):
         """Type TEXT and wait until the line shows it."""
         self.send(text)
@@ -69,9 +74,10 @@ class Terminal:
         self.wait_prompt(timeout)
         rows = self.lines()[:self.screen.cursor.y]
         echoed = ("# " + line).rstrip()
-        start = max(i for i, row in enumerate(rows) if row.endswith(echoed) or
-                    len(line) > 40 and row.endswith(echoed[-40:]))
-        return rows[start + 1:]
+        starts = [i for i, row in enumerate(rows) if row.endswith(echoed) or
+                  len(line) > 40 and row.endswith(echoed[-40:])]
+        assert starts, "%r not on the screen:\n%s" % (line, self.text())
+        return rows[starts[-1] + 1:]
 
     def wait_exit(self, timeout=15):
         self.wait(lambda: self.closed, "the program to end", timeout)

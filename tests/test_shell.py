@@ -47,6 +47,8 @@ def test_question_mark_help_keeps_the_line(office, shell):
     term.wait_text(r"^  provider1")
     term.send(CTRL_U + "pbx extension 100 display-name x ?")
     term.wait_text(r"^  <cr>$")
+    term.send(CTRL_U + "do show running-config pbx trunk ?")      # keys of running
+    term.wait_text(r"^  provider1\n  <name> ")
     term.send(CTRL_U + "show | ?")
     term.wait_text(r"^  include +Only lines that match")
     assert "  compare " in term.text()
@@ -95,8 +97,12 @@ def test_carets_abbreviations_and_modes(office, shell):
     assert term.command("do show running-config system hostname") == ["system hostname office-pbx"]
     term.command("commit")
     assert term.wait_prompt() == "branch-pbx(config)#"     # the prompt follows the commit
-    term.send(CTRL_Z)
+    term.type("system timezone UTC")
+    term.send(CTRL_Z)                                       # runs the line, then ends
+    term.wait_cursor_line(r"Commit them before leaving\? .*")
+    term.send("commit\r")
     term.wait_cursor_line(r"branch-pbx#")
+    assert office.show("show running-config system timezone") == "system timezone UTC\n"
 
 
 def test_leaving_with_uncommitted_changes_asks(office, shell):
@@ -152,6 +158,9 @@ def test_pager_and_terminal_length(office, shell):
     term.command("terminal length 5")
     assert term.command("show running-config | no-more") == full.splitlines()
     assert "% Invalid input detected at '^' marker." in term.command("terminal length 99999")
+    term.command("configure")
+    term.command("do terminal length 0")
+    assert term.command("do show running-config") == full.splitlines()
 
 
 def test_history_persists_per_user_and_ctrl_r_searches(office, shell):
@@ -190,10 +199,15 @@ def test_pasted_running_config_rebuilds_the_configuration(office, shell, tmp_pat
     assert copy.show() == text
     # a terminal with bracketed paste sends the block at once
     term.send("\x1b[200~pbx extension 300\n secret Str0ng-300\n!\npbx extension 301 secret Str0ng-301\n\x1b[201~")
-    term.send("\r")
-    term.wait_prompt()
+    term.wait_pasted("Str0ng-301")
     term.command("commit")
     assert "pbx extension 301" in copy.show()
+    # hundreds of lines at once
+    block = "".join("pbx extension %d secret Str0ng-%d\n" % (n, n) for n in range(1000, 1300))
+    term.send("\x1b[200~" + block + "\x1b[201~")
+    term.wait_pasted("Str0ng-1299", timeout=120)
+    assert term.command("commit comment block", timeout=60) == ["Commit complete."]
+    assert copy.show("show running-config | include ^pbx.extension.1[0-2][0-9][0-9]$ | count") == "300\n"
 
 
 def test_bad_input_never_crashes_or_corrupts(office, shell):

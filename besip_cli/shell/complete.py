@@ -36,7 +36,7 @@ def analyse(interp, text):
         else:
             partial, base = last.text, text[:last.pos]
     try:
-        interp.need(base)
+        interp.need(base, partial)
     except Need as need:
         return Help(_matching(need.options, partial), partial)
     except ParseError as exc:

@@ -55,12 +55,22 @@ def _key_values(tk, session, lst, path):
     values = []
     for key_name in lst.keys:
         leaf = lst.children[key_name]
-        options = lambda i=len(values): sorted({(T.key_tuple(k)[i], "")
-                                                for k in _existing_keys(session, path, lst)})
         values.append(tk.value(leaf.type.hint or "<%s>" % key_name, leaf.help,
                                check=lambda text, leaf=leaf: _checked(session, leaf, text),
-                               options=options))
+                               options=_key_options(tk, session.candidate, path, lst,
+                                                    tuple(values))))
     return values[0] if len(values) == 1 else tuple(values)
+
+
+def _key_options(tk, data, path, lst, done):
+    """A function listing the existing keys' next component after DONE that start with
+    what is typed (called only when completing: there may be thousands)."""
+    def options():
+        entries = T.get(data, path + (lst.name,)) or {}
+        seen = {T.key_tuple(k)[len(done)] for k in entries
+                if T.key_tuple(k)[:len(done)] == done}
+        return [(k, "") for k in sorted(seen) if k.startswith(tk.partial)]
+    return options
 
 
 def _checked(session, leaf, text):
@@ -69,11 +79,6 @@ def _checked(session, leaf, text):
     except ValueError as exc:
         raise ValueError('invalid value "%s" for %s: %s (expected %s)'
                          % (text, leaf.name, exc, leaf.type.hint or leaf.type.base))
-
-
-def _existing_keys(session, path, lst):
-    entries = T.get(session.candidate, path + (lst.name,)) if path else session.candidate.get(lst.name)
-    return list(entries or ())
 
 
 def parse_set(tk, session, ctx):
@@ -126,7 +131,8 @@ def _leaf_value(tk, session, leaf):
             found.extend(member.enums)
         if leaf.type.leafref:
             target = session.schema.find(leaf.type.leafref)
-            found.extend((v, "") for v in _values_of(session.candidate, target))
+            found.extend((v, "") for v in _values_of(session.candidate, target)
+                         if v.startswith(tk.partial))
         if leaf.type.base == "boolean":
             found.extend((("true", ""), ("false", "")))
         return found
@@ -220,8 +226,8 @@ def parse_delete(tk, session, ctx):
         return path, value
 
 
-def parse_show_path(tk, schema, ctx):
-    """A path narrowing `show`: (data path, schema node); keys may be left out."""
+def parse_show_path(tk, schema, ctx, data=None):
+    """A path narrowing `show` of DATA: (data path, schema node); keys may be left out."""
     path, node = ctx.path, ctx.node
     while not tk.at_end() or tk.completing:
         here = Context(path, node)
@@ -235,7 +241,9 @@ def parse_show_path(tk, schema, ctx):
             for key_name in child.keys:
                 if tk.at_end() and not tk.completing:
                     break
-                keys.append(tk.value("<%s>" % key_name, child.children[key_name].help))
+                keys.append(tk.value("<%s>" % key_name, child.children[key_name].help,
+                                     options=_key_options(tk, data or {}, path, child,
+                                                          tuple(keys))))
             if len(keys) == len(child.keys):
                 path, node = path + ((name, keys[0] if len(keys) == 1 else tuple(keys)),), child
                 continue

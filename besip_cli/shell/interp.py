@@ -126,14 +126,15 @@ class Interpreter:
                 self.out.write("%% %s\n" % notice)
             self.session.notices.clear()
 
-    def need(self, line):
-        """What may follow LINE, as execute() parses it: raises Need, or ParseError/LexError."""
+    def need(self, line, partial=""):
+        """What may follow LINE, as execute() parses it: raises Need, or ParseError/LexError.
+        PARTIAL, the word being typed after LINE, lets long option lists be cut early."""
         command, stages = split_pipes(tokenize(line))
         try:
             if self.mode is None:
-                self._exec(Tokens(command, line, True), [], line)
+                self._exec(Tokens(command, line, True, partial), [], line)
             else:
-                self._config(command, [], line, completing=True)
+                self._config(command, [], line, completing=True, partial=partial)
         except Need as need:
             if not stages and not self._shows(command):
                 raise
@@ -214,7 +215,7 @@ class Interpreter:
     def _show_exec(self, tk, stages, line):
         what = tk.keyword(SHOW_EXEC)
         if what == "running-config":
-            path, node = parse_show_path(tk, self.schema, Context())
+            path, node = parse_show_path(tk, self.schema, Context(), self.session.running)
             tk.end()
             self._show_tree(self.session.running, path, pipes.parse(stages, line))
         elif what == "version":
@@ -329,11 +330,11 @@ class Interpreter:
 
     # ---------------------------------------------------------------- configuration mode
 
-    def _config(self, command, stages, line, completing=False):
+    def _config(self, command, stages, line, completing=False, partial=""):
         """Try the line in the current mode, then (as IOS does) in each enclosing mode."""
         first = command[0].pos if command else 0
         in_enclosing_modes(self.mode, first, lambda ctx: self._config_in(
-            ctx, Tokens(command, line, completing), stages, line))
+            ctx, Tokens(command, line, completing, partial), stages, line))
 
     def _config_in(self, ctx, tk, stages, line):
         verbs = dict(CONFIG_VERBS)
@@ -426,7 +427,7 @@ class Interpreter:
                        "'commit' to apply.\n" % index)
 
     def _cfg_show(self, ctx, tk, stages, line):
-        path, _node = parse_show_path(tk, self.schema, ctx)
+        path, _node = parse_show_path(tk, self.schema, ctx, self.session.candidate)
         tk.end()
         parsed = pipes.parse(stages, line, extra=COMPARE)
         if parsed and parsed[0][0] == "compare":
@@ -533,8 +534,9 @@ class Interpreter:
         self.mode = Context()
 
     def _cfg_do(self, ctx, tk, stages, line):
-        tk.keyword({"show": EXEC_VERBS["show"]})
-        self._show_exec(tk, stages, line)
+        tk.keyword({verb: EXEC_VERBS[verb] for verb in ("show", "terminal")})
+        tk.i -= 1
+        self._exec(tk, stages, line)
 
     def _leave_config(self):
         if self.on_leave is not None and self.session.dirty():

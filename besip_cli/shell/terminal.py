@@ -13,10 +13,12 @@ import threading
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import Application, run_in_terminal
 from prompt_toolkit.data_structures import Size
+from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
-from prompt_toolkit.output import create_output
+from prompt_toolkit.keys import Keys
 from prompt_toolkit.layout import FormattedTextControl, Layout, Window
+from prompt_toolkit.output import create_output
 from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style
 from prompt_toolkit.utils import get_cwidth
@@ -28,7 +30,8 @@ from .lexer import LexError, split_pipes, tokenize
 from .pipes import STAGES
 from .tokens import ParseError, Tokens
 
-CTRL_Z = "\x1a"
+CTRL_Z = "\x1a"                # prompt() results that are not typed lines
+PASTE = "\x1b[200~"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _STYLE = Style.from_dict({"invalid": "fg:ansired underline"})
 LEAVE_CHOICES = ("commit", "discard", "keep", "cancel")
@@ -58,11 +61,13 @@ class Shell:
 
     def loop(self):
         """Read and run lines until the user leaves; the exit status."""
+        pending = ""                               # the unfinished last line of a paste
         while True:
             self.session.refresh()
             prompt = self.interp.prompt()
             try:
-                text = self.prompts.prompt(prompt)
+                text = self.prompts.prompt(prompt, default=pending)
+                pending = ""
             except KeyboardInterrupt:
                 continue
             except EOFError:                       # Ctrl-D on an empty line, or a hang-up
@@ -72,19 +77,27 @@ class Shell:
                     self.write("\n")
                     return 0
                 text = CTRL_Z
-            if text == CTRL_Z:
+            lines, echo = [text], False
+            if text.startswith(CTRL_Z):              # as IOS: run the line typed, then end
                 if self.interp.mode is None:
                     continue
                 self.write("^Z\n")
-                text = "end"
-            lines = text.split("\n")
+                lines = [text[1:], "end"]
+            elif text.startswith(PASTE):             # pasted lines run as if typed one by one
+                lines, echo = text[len(PASTE):].split("\n"), True
+                pending = lines.pop()
             try:
-                for line in lines:
-                    self.run_line(prompt if len(lines) == 1 else "", line)
+                for number, line in enumerate(lines):
+                    if echo and number:
+                        self.write(prompt + _CONTROL.sub(_caret_notation, line) + "\n")
+                    self.run_line(prompt, line)
                     prompt = self.interp.prompt()
             except Leave:
                 self.flush()
                 return 0
+            except KeyboardInterrupt:                # Ctrl-C while a command runs
+                self.flush()
+                self.write("^C\n")
 
     def run_line(self, prompt, line):
         """Run one line, print its output (paged) or its error with the caret."""
@@ -97,10 +110,13 @@ class Shell:
         except CliError as exc:
             self.flush()
             if exc.pos is not None:
-                if not prompt:
-                    self.write(line + "\n")
                 self.write(" " * (get_cwidth(prompt) + get_cwidth(line[:exc.pos])) + "^\n")
             self.write("\n".join(exc.lines()) + "\n")
+        except (Leave, KeyboardInterrupt):
+            raise
+        except Exception as exc:                     # a bug must not end the user's session
+            self.flush()
+            self.write("%% Internal error: %s: %s\n" % (type(exc).__name__, exc))
         else:
             self.flush(paged=not _no_more(line))
 
@@ -184,11 +200,27 @@ class Shell:
             lines = help_lines(self.interp, text, self.size()[1], get_cwidth(prompt))
             run_in_terminal(lambda: self.write("%s%s?\n%s\n" % (prompt, text, "\n".join(lines))))
 
+        @keys.add(Keys.BracketedPaste)
+        def _paste(event):
+            data = event.data.replace("\r\n", "\n").replace("\r", "\n")
+            buffer = event.current_buffer
+            if "\n" not in data:
+                buffer.insert_text(data)
+                return
+            document = buffer.document
+            text = document.text_before_cursor + data + document.text_after_cursor
+            buffer.document = Document(text.split("\n")[0])    # what stays on the prompt line
+            event.app.exit(result=PASTE + text)
+
         @keys.add("c-z")
         def _end(event):
-            event.app.exit(result=CTRL_Z)
+            event.app.exit(result=CTRL_Z + event.current_buffer.text)
 
         return keys
+
+
+def _caret_notation(match):
+    return "^" + chr(ord(match.group()) ^ 64)
 
 
 def _open_quote(text):

@@ -36,11 +36,12 @@ class Need(Exception):
 
 
 class Tokens:
-    def __init__(self, tokens, line="", completing=False):
+    def __init__(self, tokens, line="", completing=False, partial=""):
         self.tokens = list(tokens)
         self.line = line
         self.i = 0
         self.completing = completing
+        self.partial = partial          # the word being completed: options may be cut to it
 
     def at_end(self):
         return self.i >= len(self.tokens)
