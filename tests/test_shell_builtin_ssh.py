@@ -59,3 +59,17 @@ def test_wrong_password_is_refused(sshd):
         child.sendline("wrong-password")
     child.expect(pexpect.EOF)
     assert "Permission denied" in child.before.decode()
+
+
+def test_terminal_size_follows_the_client(box, sshd, env):
+    term = Terminal(_ssh(sshd, "admin", box.key), dict(env, TERM="xterm-256color"), rows=30,
+                    columns=100)
+    try:
+        term.wait_prompt(timeout=30)
+        term.command("configure")
+        # 30 rows: the pager stops a long listing after 29 lines
+        term.send("do show running-config | display set\r")
+        term.wait_text(r"--More--")
+        assert 25 <= len([l for l in term.lines() if l.startswith("pbx ") or l.startswith("system ")]) <= 30
+    finally:
+        term.close()

@@ -86,8 +86,13 @@ class _Auth(paramiko.ServerInterface):
         return True
 
     def check_channel_pty_request(self, channel, term, width, height, pw, ph, modes):
-        self.channels.setdefault(("pty", channel.get_id()), (term, (width, height)))
+        self.channels.setdefault(("pty", channel.get_id()), (term, (height, width)))
         return _shell_module() is not None
+
+    def check_channel_window_change_request(self, channel, width, height, pw, ph):
+        term, _size = self.channels.get(("pty", channel.get_id()), (None, None))
+        self.channels[("pty", channel.get_id())] = (term, (height, width))
+        return True
 
     def check_channel_shell_request(self, channel):
         if _shell_module() is None:
@@ -144,9 +149,11 @@ def handle(sock, directory, key, login_timeout=30):
             nc.abort = transport.close
             nc.run()
         elif kind == "shell":
-            term, size = server.channels.get(("pty", channel.get_id()), (None, None))
+            pty = ("pty", channel.get_id())
+            term = server.channels.get(pty, (None, None))[0]
             _shell_module().run(channel, channel, user=server.user, datastore=directory,
-                                term=term, size=size, peer=peer)
+                                term=term, size=lambda: server.channels.get(pty, (0, None))[1],
+                                peer=peer)
             channel.send_exit_status(0)
     except (paramiko.SSHException, EOFError, OSError):
         pass
