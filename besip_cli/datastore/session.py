@@ -17,7 +17,7 @@ from .. import schema as schema_mod
 from .. import services
 from . import tree as T
 from .secrets import Keyring, SecretError, hash_password
-from .store import Store, StoreError
+from .store import Store, StoreError, alive
 from .validate import validate
 
 TARGETS = ("running", "candidate")
@@ -64,6 +64,7 @@ class Session:
             self.store.reap_sessions()
         self.refresh()
         if watch_pending:
+            self.reconcile()
             self.check_pending()
 
     # ---------------------------------------------------------------- basics
@@ -291,12 +292,17 @@ class Session:
             changes = T.diff(self.running, new, self.schema.roots)
         if not changes:
             return None
+        with self.store.transaction():
+            self.store.set_applying(True)
         try:
             services.apply_commit(self.running, new, changes, self)
         except services.ServiceError as exc:
+            with self.store.transaction():
+                self.store.set_applying(False)
             raise DatastoreError("commit refused: %s" % exc, tag="operation-failed")
         text = self.store.encode(new)
         with self.store.transaction():
+            self.store.set_applying(False)
             commit_id = self.store.add_revision(text, self.user, client or self.client, comment, label)
             self.store.save("running", None, revision=commit_id, text=text)
             edited_meanwhile = self.store.generation("candidate") != self._gen["candidate"]
@@ -330,6 +336,27 @@ class Session:
         finally:
             os.close(fd)
 
+    def reconcile(self):
+        """After a commit died between installing the programs' files and storing running,
+        generate the files again from running, so that they never describe anything else."""
+        owner = self.store.applying()
+        if owner is None or alive(*owner):
+            return
+        try:
+            with self._commit_lock():
+                self.refresh()
+                if self.store.applying() != owner:
+                    return
+                services.apply_commit({}, self.running, T.diff({}, self.running, self.schema.roots), self)
+                with self.store.transaction():
+                    self.store.set_applying(False)
+        except (DatastoreError, services.ServiceError) as exc:
+            self.notices.append("an interrupted commit left the programs' files ahead of the "
+                                "running configuration, and generating them again failed: %s" % exc)
+            return
+        self.notices.append("a commit was interrupted: the programs' files were generated "
+                            "again from the running configuration (commit %d)" % self.revision)
+
     # ---------------------------------------------------------------- confirmed commit
 
     def check_pending(self):
@@ -337,10 +364,10 @@ class Session:
         pending = self.store.pending()
         if not pending:
             return
-        commit_id, restore_id, deadline, _persist, _session, timer_pid = pending
+        deadline, timer_pid, timer_start = pending[2], pending[5], pending[6]
         if time.time() >= deadline:
             self.revert_pending()
-        elif not timer_pid or not os.path.exists("/proc/%d" % timer_pid):
+        elif not timer_pid or not alive(timer_pid, timer_start):
             self._spawn_timer()
 
     def revert_pending(self, cancelled=False):

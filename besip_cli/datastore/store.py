@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS locks (
 CREATE TABLE IF NOT EXISTS pending_confirm (
     one INTEGER PRIMARY KEY CHECK (one = 1), commit_id INTEGER NOT NULL,
     restore_id INTEGER NOT NULL, deadline REAL NOT NULL, persist TEXT,
-    session INTEGER NOT NULL, timer_pid INTEGER NOT NULL DEFAULT 0);
+    session INTEGER NOT NULL, timer_pid INTEGER NOT NULL DEFAULT 0,
+    timer_start TEXT NOT NULL DEFAULT '');
 """
 
 
@@ -62,6 +63,8 @@ class Store:
         self.directory = directory
         self.schema = schema
         self.path = os.path.join(directory, "besip.db")
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise StoreError("cannot use %s as data directory: it is not a directory" % directory)
         try:
             os.makedirs(directory, mode=0o700, exist_ok=True)
             fresh = not os.path.exists(self.path)
@@ -235,14 +238,30 @@ class Store:
 
     def pending(self):
         return self.db.execute("SELECT commit_id, restore_id, deadline, persist, session, "
-                               "timer_pid FROM pending_confirm").fetchone()
+                               "timer_pid, timer_start FROM pending_confirm").fetchone()
 
     def set_pending(self, commit_id, restore_id, deadline, persist, session):
-        self.db.execute("INSERT OR REPLACE INTO pending_confirm VALUES (1, ?, ?, ?, ?, ?, 0)",
+        self.db.execute("INSERT OR REPLACE INTO pending_confirm VALUES (1, ?, ?, ?, ?, ?, 0, '')",
                         (commit_id, restore_id, deadline, persist, session))
 
     def set_timer(self, pid):
-        self.db.execute("UPDATE pending_confirm SET timer_pid=?", (pid,))
+        self.db.execute("UPDATE pending_confirm SET timer_pid=?, timer_start=?",
+                        (pid, process_start(pid)))
+
+    # -- a commit between installing the programs' files and storing running
+
+    def applying(self):
+        """(pid, pid start) of the process whose commit is installing files, or None."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='applying'").fetchone()
+        return tuple(json.loads(row[0])) if row else None
+
+    def set_applying(self, on):
+        if on:
+            pid = os.getpid()
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('applying', ?)",
+                            (json.dumps([pid, process_start(pid)]),))
+        else:
+            self.db.execute("DELETE FROM meta WHERE key='applying'")
 
     def clear_pending(self):
         self.db.execute("DELETE FROM pending_confirm")
