@@ -126,6 +126,21 @@ def test_outbound_route_reaches_trunk_stripped_and_prefixed(pbx):
     assert trunk.returncode == 0, out[-2000:]
 
 
+def test_registrations_survive_the_restart_of_a_commit(pbx):
+    port = sipkit.free_port()
+    ok(sipkit.sipp(pbx.target, sipkit.scenario(pbx.tmp, "register", expect=200), "101", "101",
+                   SECRETS["101"], port=port))
+    before = pbx.kamailio.pid()
+    pbx.besip.config("pbx sip user-agent Restarted", "commit")
+    assert pbx.kamailio.pid() != before
+    assert "127.0.0.1:%d" % port in pbx.kamailio.rpc("ul.dump")
+    callee = pbx.answer("INVITE sip:101@127[.]0[.]0[.]1:%d " % port, port)
+    call = pbx.call("100", "101")
+    out, _ = callee.communicate(timeout=30)
+    assert callee.returncode == 0, out[-3000:] + call.stdout[-3000:] + call.stderr[-2000:]
+    ok(call)
+
+
 def test_disabled_extension_cannot_register(pbx):
     ok(pbx.register("101", SECRETS["101"], 200))
     pbx.besip.config("pbx extension 101 enabled false", "commit")
