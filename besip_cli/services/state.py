@@ -64,7 +64,7 @@ def registrations(settings):
         source = _host(received if received.startswith("sip:") else c.get("Address", ""))
         entry = {"extension": aor, "contact": c.get("Address", ""),
                  "expires": str(max(0, int(c.get("Expires", 0))))}
-        if c.get("User-Agent"):
+        if c.get("User-Agent") not in (None, "", "n/a"):      # n/a: Kamailio for "none"
             entry["user-agent"] = c["User-Agent"]
         if source:
             entry["source-address"] = source
