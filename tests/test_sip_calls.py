@@ -69,7 +69,9 @@ class Helper:
         """A SIPp UAS on PORT answering one INVITE matching RURI; returns the Popen."""
         path = sipkit.scenario(self.tmp, "answer", ruri=ruri)
         proc = sipkit.sipp(None, path, "answer", background=True, port=port)
-        time.sleep(0.3)
+        deadline = time.time() + 5
+        while sipkit.is_free(port) and time.time() < deadline:     # until SIPp has bound it
+            time.sleep(0.05)
         return proc
 
 
@@ -166,7 +168,7 @@ def test_proxy_pbx_sends_features_to_asterisk_and_survives_its_absence(pbx):
     with Asterisk down, a recorded extension-to-extension call still connects directly."""
     pbx.besip.config("pbx mode proxy-pbx", "pbx extension 101 recording always", "commit")
     try:
-        if sipkit._free(5080):
+        if sipkit.is_free(5080):
             asterisk = pbx.answer("INVITE sip:[*]97@", 5080)
             ok(pbx.call("100", "*97"))
             out, _ = asterisk.communicate(timeout=30)
