@@ -109,21 +109,36 @@ def generated(work, port):
 
 class Kamailio:
     def __init__(self, cfg, run):
-        self.run = run
-        subprocess.run(["kamailio", "-f", cfg, "-P", run + "/k.pid", "-Y", run, "-w", run],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.run, self.cfg = run, cfg
+        log = run + "/kamailio.log"
+        for _ in range(20):         # the previous instance may still hold the port
+            with open(log, "w") as f:
+                proc = subprocess.run(["kamailio", "-f", cfg, "-P", run + "/k.pid", "-Y", run, "-w", run,
+                                       "-E"], stdout=subprocess.DEVNULL, stderr=f)
+            if proc.returncode == 0:
+                break
+            time.sleep(0.25)
+        else:
+            with open(log) as f:
+                raise SystemExit("kamailio does not start: %s" % f.read()[-1500:])
         time.sleep(0.5)
 
     def stop(self):
         with open(self.run + "/k.pid") as f:
             pid = int(f.read())
         os.kill(pid, 15)
-        for _ in range(100):
+        start = time.time()
+        while time.time() - start < 20:
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
-                return
+                break
             time.sleep(0.05)
+        else:
+            os.kill(pid, 9)
+        print("(%s stopped in %.1f s)" % (os.path.basename(self.cfg), time.time() - start), file=sys.stderr)
+        if os.path.exists(self.run + "/k.pid"):
+            os.unlink(self.run + "/k.pid")
 
 
 def sipp_rate(work, port, rate, seconds):
@@ -148,7 +163,8 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
-    with tempfile.TemporaryDirectory() as work:
+    # /run is RAM on the appliance: keep Kamailio's runtime files (location table) in RAM too.
+    with tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as work:
         port = free_port()
         cfg, db = generated(work, port)
         with open(work + "/minimal.cfg", "w") as f:

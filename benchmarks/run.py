@@ -87,8 +87,20 @@ def worker_count(args):
 
 
 def worker_api_change(args):
-    """Row 3a: one display-name changed with Session.edit, then Session.commit."""
+    """Row 3a: one display-name changed with Session.edit, then Session.commit; the time
+    of the service pipeline (rendering and installing the programs' files) is kept apart."""
+    from besip_cli import services
     from besip_cli.datastore.session import Session
+    pipeline = []
+    apply_commit = services.apply_commit
+
+    def timed_apply(*a, **kw):
+        t = time.perf_counter()
+        try:
+            return apply_commit(*a, **kw)
+        finally:
+            pipeline.append(_ms(time.perf_counter() - t))
+    services.apply_commit = timed_apply
     s = Session(args.dir, user="bench", client="bench")
     keys = sorted(s.running["pbx"]["extension"])
     if len(keys) != args.n:
@@ -102,6 +114,7 @@ def worker_api_change(args):
 
     s.edit(change("warm-up"))                 # the first commit also loads libyang
     s.commit(comment="warm-up")
+    del pipeline[:]
     edit, commit, total = [], [], []
     deadline = time.perf_counter() + args.budget
     for rep in range(args.reps):
@@ -118,7 +131,8 @@ def worker_api_change(args):
         if time.perf_counter() > deadline:
             break
     s.close()
-    return {"edit_ms": edit, "commit_ms": commit, "total_ms": total}
+    return {"edit_ms": edit, "commit_ms": commit, "total_ms": total, "pipeline_ms": pipeline,
+            "datastore_ms": [t - p for t, p in zip(total, pipeline)]}
 
 
 def worker_validate(args):
@@ -521,6 +535,8 @@ class Bench:
                              T_ONE_CHANGE))
         edit = self.add(Row("3a", "  of which Session.edit"))
         commit = self.add(Row("3a", "  of which Session.commit"))
+        pipeline = self.add(Row("3a", "  of which the service pipeline (render + install)"))
+        datastore = self.add(Row("3a", "  all but the service pipeline", T_ONE_CHANGE))
         setup = Row("setup", "API: %s ext in 1 edit + commit [in-proc]" % _k(self.n),
                     note="Session open + edit + commit in a fresh process: row 2's work via the API")
         self.setup_row = setup
@@ -531,6 +547,7 @@ class Bench:
             data, _proc = self.worker("api_change", dir=path, n=self.n, reps=self.reps(15, 30),
                                       budget=self.reps(20, 40))
             total.times, edit.times, commit.times = data["total_ms"], data["edit_ms"], data["commit_ms"]
+            pipeline.times, datastore.times = data["pipeline_ms"], data["datastore_ms"]
         except Exception as exc:                          # noqa: BLE001
             total.error = str(exc)
             self.progress("  ERROR: %s" % exc)

@@ -9,7 +9,7 @@ import subprocess
 import time
 
 SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sipp")
-SIPP_TIMEOUT = 20
+SIPP_TIMEOUT = 30
 
 RESTART = """#!/bin/sh
 # Restart Kamailio on the files BESIP rendered under $BESIP_ROOT (the pipeline's reload).
@@ -32,11 +32,12 @@ def free_port(kind=socket.SOCK_DGRAM, count=1):
         with socket.socket(socket.AF_INET, kind) as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        if port + count < 65000 and all(_free(port + i) for i in range(count)):
+        if port + count < 65000 and all(is_free(port + i) for i in range(count)):
             return port
 
 
-def _free(port):
+def is_free(port):
+    """True if PORT is free on loopback for both UDP and TCP."""
     for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
         with socket.socket(socket.AF_INET, kind) as s:
             try:
@@ -109,7 +110,7 @@ def sipp(target, path, service, user=None, password=None, background=False, port
     when BACKGROUND."""
     argv = ["sipp"] + ([target] if target else []) + ["-sf", path, "-i", "127.0.0.1", "-p", str(port or free_port()),
             "-mp", str(free_port(count=4) // 2 * 2), "-m", "1", "-s", service, "-nostdin",
-            "-timeout", "%ds" % SIPP_TIMEOUT, "-timeout_error", "-recv_timeout", "8000"]
+            "-timeout", "%ds" % SIPP_TIMEOUT, "-timeout_error", "-recv_timeout", "15000"]
     if user:
         argv += ["-au", user, "-ap", password]
     if background:

@@ -113,7 +113,7 @@ def test_every_mode_renders_valid_files(besip, mode):
     besip.config("pbx mode %s" % mode, "pbx sip listen ::1 5070 udp", "pbx sip listen 127.0.0.1 5070 tcp",
                  "pbx extension 100 secret Xk9-strong-1", "pbx extension 101 secret Xk9-strong-2",
                  "pbx extension 101 enabled false", *features,
-                 "pbx trunk t1 host 2001:db8::5 register false",
+                 "pbx trunk t1 host 2001:db8::5 register false max-channels 2",
                  "pbx route r1 pattern 9[1-5]X! trunk t1 strip 1 prepend +420",
                  "pbx route r2 pattern 77 extension 100", "commit")
     root = os.path.join(besip.directory, "root")
@@ -125,7 +125,9 @@ def test_every_mode_renders_valid_files(besip, mode):
         assert '$rU =~ "^9[1-5][0-9].*$"' in text
         assert '$du = "sip:[2001:db8::5]:5060;transport=udp"' in text
     if mode != "proxy":
-        check_asterisk(root)
+        conf = check_asterisk(root)
+        route = [v for c, pairs in conf["extensions.conf"] if c == "besip-route-r1" for _, v in pairs]
+        assert route[1] == "n,GotoIf($[${GROUP_COUNT(trunk-t1)} > 2]?busy)", route
 
 
 def test_smallest_configuration_renders_valid_kamailio(besip):

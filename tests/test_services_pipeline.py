@@ -132,3 +132,23 @@ def test_target_root_from_environment(api, tmp_path, monkeypatch):
     api.commit("first")
     assert (tmp_path / "elsewhere" / KAMAILIO_CFG).exists()
     assert not api.root.exists()
+
+
+def test_bad_settings_file_is_a_clear_refusal(api):
+    settings(api, 'platform = "windows"\n')
+    configure(api, (ext("100", "secret"), "Xk9-strong-1"))
+    with pytest.raises(DatastoreError, match=r"services.toml: platform must be one of none, openwrt, systemd"):
+        api.commit("first")
+    settings(api, 'root = \n')
+    with pytest.raises(DatastoreError, match=r"services.toml: "):
+        api.commit("first")
+    assert api.running == {}
+
+
+def test_openwrt_preset_runs_init_scripts(api, tmp_path):
+    """This Debian machine has no /etc/init.d/system: the refusal carries sh's own
+    message about the preset's command."""
+    settings(api, 'platform = "openwrt"\n')
+    configure(api, (("system", "hostname"), "box2"))
+    with pytest.raises(DatastoreError, match=r"uci_system reload failed: .*/etc/init.d/system"):
+        api.commit("first")

@@ -69,7 +69,9 @@ class Helper:
         """A SIPp UAS on PORT answering one INVITE matching RURI; returns the Popen."""
         path = sipkit.scenario(self.tmp, "answer", ruri=ruri)
         proc = sipkit.sipp(None, path, "answer", background=True, port=port)
-        time.sleep(0.3)
+        deadline = time.time() + 5
+        while sipkit.is_free(port) and time.time() < deadline:     # until SIPp has bound it
+            time.sleep(0.05)
         return proc
 
 
@@ -126,6 +128,21 @@ def test_outbound_route_reaches_trunk_stripped_and_prefixed(pbx):
     assert trunk.returncode == 0, out[-2000:]
 
 
+def test_registrations_survive_the_restart_of_a_commit(pbx):
+    port = sipkit.free_port()
+    ok(sipkit.sipp(pbx.target, sipkit.scenario(pbx.tmp, "register", expect=200), "101", "101",
+                   SECRETS["101"], port=port))
+    before = pbx.kamailio.pid()
+    pbx.besip.config("pbx sip user-agent Restarted", "commit")
+    assert pbx.kamailio.pid() != before
+    assert "127.0.0.1:%d" % port in pbx.kamailio.rpc("ul.dump")
+    callee = pbx.answer("INVITE sip:101@127[.]0[.]0[.]1:%d " % port, port)
+    call = pbx.call("100", "101")
+    out, _ = callee.communicate(timeout=30)
+    assert callee.returncode == 0, out[-3000:] + call.stdout[-3000:] + call.stderr[-2000:]
+    ok(call)
+
+
 def test_disabled_extension_cannot_register(pbx):
     ok(pbx.register("101", SECRETS["101"], 200))
     pbx.besip.config("pbx extension 101 enabled false", "commit")
@@ -151,7 +168,7 @@ def test_proxy_pbx_sends_features_to_asterisk_and_survives_its_absence(pbx):
     with Asterisk down, a recorded extension-to-extension call still connects directly."""
     pbx.besip.config("pbx mode proxy-pbx", "pbx extension 101 recording always", "commit")
     try:
-        if sipkit._free(5080):
+        if sipkit.is_free(5080):
             asterisk = pbx.answer("INVITE sip:[*]97@", 5080)
             ok(pbx.call("100", "*97"))
             out, _ = asterisk.communicate(timeout=30)

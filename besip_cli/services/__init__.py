@@ -19,7 +19,8 @@ class ServiceError(Exception):
 
 # Service modules, by name. Each has NAME, SUBTREES (top-level nodes it reads), AFTER
 # (services it must be applied after), verify(config, ctx) and generate(config, ctx)
-# -> {path under the target root: File or None (remove)}.
+# -> {path under the target root: File or None (remove)}; optionally before_reload(ctx)
+# and after_reload(ctx, config) around its reload command.
 SERVICE_MODULES = ("uci_system", "uci_network", "uci_besip", "kamailio", "asterisk")
 
 

@@ -43,7 +43,8 @@ def write_atomic(path, content, mode, uid=-1):
     _fsync_dir(directory)
 
 
-def _owner(user):
+def owner(user):
+    """The uid to give files of USER: -1 (keep ours) unless root and the user exists."""
     if os.geteuid() != 0 or not user:
         return -1
     try:
@@ -74,7 +75,7 @@ class Installation:
             _fsync_dir(os.path.dirname(path))
             return True
         mode = 0o600 if file.secret else 0o644
-        uid = _owner(file.user)
+        uid = owner(file.user)
         if old == file.content and st.st_mode & 0o7777 == mode and (uid < 0 or st.st_uid == uid):
             return False
         self.saved.append((path, old, st.st_mode & 0o7777 if st else None, st.st_uid if st else -1))

@@ -2,7 +2,9 @@
 
 The subscriber table (not the cfg) carries the secrets, as HA1 hashes only, in a file
 readable by Kamailio's user alone; the cfg holds listens, routes and trunks. Kamailio
-cannot re-read its cfg, so the reload command restarts it (OpenWrt: init.d restart).
+cannot re-read its cfg, so the reload command restarts it (OpenWrt: init.d restart);
+the registrations are read over RPC before the restart and added back after it, so
+phones stay reachable without a location database on flash.
 """
 
 import hashlib
@@ -30,6 +32,30 @@ CREATE TABLE subscriber (id INTEGER PRIMARY KEY NOT NULL, username VARCHAR(64) D
   voicemail INTEGER DEFAULT 0 NOT NULL, recording INTEGER DEFAULT 0 NOT NULL,
   CONSTRAINT subscriber_account_idx UNIQUE (username, domain));
 """
+
+
+def before_reload(ctx):
+    """Remember the contacts of the running Kamailio (none if it is not running)."""
+    from .state import contacts
+    try:
+        ctx.saved_contacts = contacts(ctx.settings)
+    except ServiceError:
+        ctx.saved_contacts = []
+
+
+def after_reload(ctx, config):
+    """Give the restarted Kamailio back the contacts of still-enabled extensions."""
+    from .state import rpc
+    extensions = config["pbx"]["extension"]
+    for aor, c in getattr(ctx, "saved_contacts", []):
+        ext = extensions.get(aor)
+        expires = int(c.get("Expires", 0))
+        if ext is None or ext["enabled"] != "true" or expires <= 0:
+            continue
+        path = c.get("Path") or "0"
+        rpc(ctx.settings, "ul.add", "location", aor, c["Address"], expires, float(c.get("Q", -1)),
+            "0" if path == "[not set]" else path, int(c.get("Flags", 0)), int(c.get("CFlags", 0)),
+            int(c.get("Methods", -1)))
 
 
 def listens(pbx):
@@ -103,7 +129,7 @@ def generate(config, ctx):
                                                       trunk["transport"])
     cfg = render("kamailio/kamailio.cfg", pbx=pbx, user_agent=pbx["sip"]["user-agent"],
                  listens=[socket(*key) for key in listens(pbx)], routes=routes,
-                 db_url="sqlite:///" + settings.path(DB),
+                 db_url="sqlite:///" + settings.path(DB), db_path=settings.path(DB),
                  ctl_socket="unix:" + settings.runtime(NAME) + "/kamailio_ctl",
                  rpc_socket=rpc_socket(settings),
                  proxy_pbx=pbx["mode"] == "proxy-pbx",

@@ -91,9 +91,13 @@ def run(selected, new, session):
             if [installation.put(settings.path(path), file) for path, file in files.items()].count(True):
                 changed.append(service)
         for service in changed:
+            if hasattr(service, "before_reload"):
+                service.before_reload(ctx)
             reloaded.append(service)
             run_command(settings.of(service.NAME, "reload"), settings, service.NAME, "reload")
             run_command(settings.of(service.NAME, "check"), settings, service.NAME, "health check")
+            if hasattr(service, "after_reload"):
+                service.after_reload(ctx, config)
     except (OSError, ServiceError) as exc:
         installation.restore()
         for service in reloaded:

@@ -45,24 +45,30 @@ def _host(uri):
     return rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
 
 
-def registrations(settings):
-    """pbx/registrations/registration entries keyed (extension, contact)."""
-    out = {}
+def contacts(settings):
+    """[(AoR, contact fields as ul.dump gives them)] of the running Kamailio."""
+    out = []
     result = rpc(settings, "ul.dump") or {}
     for domain in result.get("Domains", []):
         for aor in domain.get("Domain", {}).get("AoRs", []):
             info = aor.get("Info", {})
-            for contact in info.get("Contacts", []):
-                c = contact.get("Contact", {})
-                received = c.get("Received", "")
-                source = _host(received if received.startswith("sip:") else c.get("Address", ""))
-                entry = {"extension": info.get("AoR", ""), "contact": c.get("Address", ""),
-                         "expires": str(max(0, int(c.get("Expires", 0))))}
-                if c.get("User-Agent"):
-                    entry["user-agent"] = c["User-Agent"]
-                if source:
-                    entry["source-address"] = source
-                out[(entry["extension"], entry["contact"])] = entry
+            out += [(info.get("AoR", ""), c.get("Contact", {})) for c in info.get("Contacts", [])]
+    return out
+
+
+def registrations(settings):
+    """pbx/registrations/registration entries keyed (extension, contact)."""
+    out = {}
+    for aor, c in contacts(settings):
+        received = c.get("Received", "")
+        source = _host(received if received.startswith("sip:") else c.get("Address", ""))
+        entry = {"extension": aor, "contact": c.get("Address", ""),
+                 "expires": str(max(0, int(c.get("Expires", 0))))}
+        if c.get("User-Agent") not in (None, "", "n/a"):      # n/a: Kamailio for "none"
+            entry["user-agent"] = c["User-Agent"]
+        if source:
+            entry["source-address"] = source
+        out[(entry["extension"], entry["contact"])] = entry
     return out
 
 
