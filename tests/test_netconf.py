@@ -249,3 +249,18 @@ def test_openssh_subsystem(openssh, box):
         proc = box("configure", "system hostname x", "commit")
         assert "locked by root (netconf session" in proc.stdout + proc.stderr
     assert "via-openssh" in box.show()
+
+
+def test_fast_xml_text_equals_elementtree_encoding(box):
+    import xml.etree.ElementTree as ET
+    from besip_cli.datastore import codec
+    from besip_cli.datastore.session import Session
+    s = Session(box.directory, user="admin", client="test")
+    try:
+        tree = dict(s.running, system=dict(s.running["system"], hostname='a&b<"c">'))
+        data = ET.Element("data")
+        codec.to_xml(tree, s.schema, data, s.conceal)
+        parsed = ET.fromstring("<data>%s</data>" % codec.to_xml_text(tree, s.schema, s.conceal))
+        assert ET.tostring(parsed) == ET.tostring(ET.fromstring(ET.tostring(data)))
+    finally:
+        s.close()

@@ -157,6 +157,47 @@ def _xml_children(node, data, elem, ns, conceal):
             _xml_node(node.children[name], data[name], elem, ns, conceal)
 
 
+def to_xml_text(tree, schema, conceal=None):
+    """The same elements as `to_xml`, as text, written directly: several times faster than
+    building and serialising ElementTree elements (NETCONF replies of 10,000 entries)."""
+    out = []
+    for name, node in schema.roots.items():
+        if name in tree:
+            _text_node(node, tree[name], out, ' xmlns="%s"' % _escape(schema.namespace(node.module)),
+                       conceal)
+    return "".join(out)
+
+
+def _escape(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _text_node(node, value, out, ns, conceal):
+    tag = node.name
+    if node.kind == "container":
+        out.append("<%s%s>" % (tag, ns))
+        _text_children(node, value, out, conceal)
+        out.append("</%s>" % tag)
+    elif node.kind == "list":
+        for key in ordered_keys(node, value):
+            out.append("<%s%s>" % (tag, ns))
+            _text_children(node, value[key], out, conceal)
+            out.append("</%s>" % tag)
+    elif node.kind == "leaf-list":
+        out.extend("<%s%s>%s</%s>" % (tag, ns, _escape(_out_value(node, item, conceal)), tag)
+                   for item in value)
+    elif node.type.base == "empty":
+        out.append("<%s%s/>" % (tag, ns))
+    else:
+        out.append("<%s%s>%s</%s>" % (tag, ns, _escape(_out_value(node, value, conceal)), tag))
+
+
+def _text_children(node, data, out, conceal):
+    for name in list(node.keys) + [n for n in node.children if n not in node.keys]:
+        if name in data:
+            _text_node(node.children[name], data[name], out, "", conceal)
+
+
 def xml_string(tree, schema, conceal=None, root="config"):
     top = ET.Element(root, {"xmlns": "urn:ietf:params:xml:ns:netconf:base:1.0"})
     to_xml(tree, schema, top, conceal)

@@ -46,7 +46,10 @@ def ordered_keys(list_node, entries):
 
 
 def copy_tree(tree):
-    return copy.deepcopy(tree)
+    """A deep copy of a tree (dicts, lists of texts, texts): several times faster than
+    copy.deepcopy, which matters with 10,000-entry lists."""
+    return {k: copy_tree(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v
+            for k, v in tree.items()}
 
 
 def resolve(schema, path):
@@ -215,7 +218,7 @@ def merge(target, source, children):
                 if key in entries:
                     merge(entries[key], entry, node.children)
                 else:
-                    entries[key] = copy.deepcopy(entry)
+                    entries[key] = copy_tree(entry)
         elif node.kind == "container":
             if name not in target:
                 _clear_other_cases(target, node)

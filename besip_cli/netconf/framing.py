@@ -4,6 +4,7 @@ import re
 
 EOM = b"]]>]]>"
 MAX_MESSAGE = 16 * 1024 * 1024        # bytes; a larger message closes the session
+CHUNK = 16384                         # bytes per chunk we send (clients parse chunk by chunk)
 _CHUNK_HEADER = re.compile(rb"\n#([1-9][0-9]{0,9})\n")
 
 
@@ -77,7 +78,8 @@ class Framer:
     def write(self, message):
         """Send one message (bytes) in the current framing."""
         if self.chunked:
-            data = b"\n#%d\n%s\n##\n" % (len(message), message)
+            data = b"".join(b"\n#%d\n%s" % (len(message[i:i + CHUNK]), message[i:i + CHUNK])
+                            for i in range(0, len(message), CHUNK)) + b"\n##\n"
         else:
             data = message + EOM
         self.outfile.write(data)

@@ -30,10 +30,10 @@ BASE_CAPABILITIES = [
 ]
 
 
-def modules(session):
+def modules(session, imported=True):
     """[(name, revision, namespace, conformance)] of the modules we serve."""
     out = [(m["name"], m["revision"], m["namespace"], "implement") for m in session.schema.modules]
-    for name in IMPORTED:
+    for name in IMPORTED if imported else ():
         text = _source(session, name)
         ns = re.search(r'namespace\s+"([^"]+)"', text).group(1)
         rev = re.search(r"revision\s+\"?([0-9-]{10})", text).group(1)
@@ -43,7 +43,7 @@ def modules(session):
 
 def capabilities(session):
     mods = ["%s?module=%s&revision=%s" % (ns, name, rev)
-            for name, rev, ns, conf in modules(session) if conf == "implement"]
+            for name, rev, ns, _conf in modules(session, imported=False)]
     set_id = module_set_id(session)
     lib = "urn:ietf:params:netconf:capability:yang-library:1.0?revision=2016-06-21&module-set-id=%s" % set_id
     return BASE_CAPABILITIES + [lib] + mods

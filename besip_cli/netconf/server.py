@@ -8,7 +8,6 @@ and a confirmed commit it made without `persist` is rolled back (RFC 6241 8.4.1)
 import select
 import threading
 import xml.etree.ElementTree as ET
-from xml.sax.saxutils import quoteattr
 
 from ..datastore.session import Session
 from . import monitoring, ops
@@ -150,7 +149,7 @@ class NetconfSession:
             raise SessionEnd
 
     def _reply(self, attrs, body):
-        head = "".join(" %s=%s" % (k, quoteattr(v)) for k, v in attrs.items())
+        head = "".join(' %s="%s"' % (k, _esc(v).replace('"', "&quot;")) for k, v in attrs.items())
         self.send('<rpc-reply xmlns="%s"%s>%s</rpc-reply>' % (BASE_NS, head, body))
 
     def _reply_error(self, attrs, error):
@@ -177,7 +176,7 @@ def live_session(session_id):
 
 
 def _esc(text):
-    return text.replace("&", "&amp;").replace("<", "&lt;")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def serve(infile, outfile, *, user, datastore, peer="", hello_timeout=HELLO_TIMEOUT):
