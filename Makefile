@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := python3-venv libyang2-dev
 TEST_APT_PACKAGES := libyang2-tools openssh-server openssh-client yangcli
 
-.PHONY: run test bench system-deps test-system-deps clean
+.PHONY: run test bench bench-netconf system-deps test-system-deps clean
 
 run: $(VENV)/.installed
 	$(VENV)/bin/besip
@@ -14,6 +14,9 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/run.py
+
+bench-netconf: $(VENV)/.installed-test
+	$(PY) benchmarks/netconf_vs_netconfd.py
 
 # System packages: installed when missing (needs root only the first time).
 system-deps:

@@ -6,8 +6,9 @@ ncclient queues each RPC and its I/O thread sends it only when its 100 ms select
 up; here `send` writes the framed message straight to the SSH channel instead, so the
 numbers are the servers', not ncclient's tick.
 
-    sudo python benchmarks/netconf_vs_netconfd.py [--quick]
-(needs root for sshd, and the Debian packages netconfd and openssh-server).
+    make bench-netconf        (or: python benchmarks/netconf_vs_netconfd.py [--quick])
+It installs the Debian packages netconfd and openssh-server for itself (the product does
+not need them) and needs root for sshd.
 """
 
 import argparse
@@ -171,8 +172,7 @@ def main():
     parser = argparse.ArgumentParser(description="NETCONF: BESIP vs yuma123 netconfd")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args()
-    if not shutil.which("netconfd") or not os.path.exists("/usr/sbin/sshd"):
-        sys.exit("needs the Debian packages netconfd and openssh-server")
+    subprocess.run([os.path.join(ROOT, "scripts", "need-apt"), "netconfd", "openssh-server"], check=True)
     work = tempfile.mkdtemp(prefix="nc-bench-")
     yang = os.path.join(work, "yang")
     os.makedirs(yang)
