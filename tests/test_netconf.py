@@ -264,3 +264,21 @@ def test_fast_xml_text_equals_elementtree_encoding(box):
         assert ET.tostring(parsed) == ET.tostring(ET.fromstring(ET.tostring(data)))
     finally:
         s.close()
+
+
+def test_shell_channel_without_the_terminal_is_refused(sshd):
+    import importlib.util
+    import paramiko
+    if importlib.util.find_spec("besip_cli.shell.terminal"):
+        pytest.skip("the shell is installed: its own tests drive shell channels")
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect("127.0.0.1", sshd, "admin", ADMIN_PW, look_for_keys=False, allow_agent=False)
+    try:
+        with pytest.raises(paramiko.SSHException):
+            client.invoke_shell()
+        chan = client.get_transport().open_session()
+        with pytest.raises(paramiko.SSHException):
+            chan.invoke_subsystem("sftp")
+    finally:
+        client.close()

@@ -28,9 +28,9 @@ def dispatch(nc, op, prefixes):
         raise RpcError("operation-not-supported", "unknown operation %s%s"
                        % (name, " in %s" % ns if ns else ""), type="protocol",
                        info={"bad-element": name})
+    nc.ds.refresh()
     if name != "close-session":
         _authorize(nc, name)
-    nc.ds.refresh()
     try:
         return handler(nc, op, prefixes)
     except DatastoreError as exc:
