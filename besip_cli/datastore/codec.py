@@ -169,7 +169,9 @@ def to_xml_text(tree, schema, conceal=None):
 
 
 def _escape(text):
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    if "&" in text or "<" in text or ">" in text or '"' in text:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return text
 
 
 def _text_node(node, value, out, ns, conceal):
@@ -192,10 +194,21 @@ def _text_node(node, value, out, ns, conceal):
         out.append("<%s%s>%s</%s>" % (tag, ns, _escape(_out_value(node, value, conceal)), tag))
 
 
+_child_order = {}
+
+
 def _text_children(node, data, out, conceal):
-    for name in list(node.keys) + [n for n in node.children if n not in node.keys]:
+    order = _child_order.get(id(node))
+    if order is None:
+        names = list(node.keys) + [n for n in node.children if n not in node.keys]
+        order = _child_order[id(node)] = [(n, node.children[n]) for n in names]
+    for name, child in order:
         if name in data:
-            _text_node(node.children[name], data[name], out, "", conceal)
+            value = data[name]
+            if child.kind == "leaf" and child.type.base != "empty" and child.secret != "encrypt":
+                out.append("<%s>%s</%s>" % (name, _escape(value), name))
+            else:
+                _text_node(child, value, out, "", conceal)
 
 
 def xml_string(tree, schema, conceal=None, root="config"):
