@@ -282,3 +282,36 @@ def test_shell_channel_without_the_terminal_is_refused(sshd):
             chan.invoke_subsystem("sftp")
     finally:
         client.close()
+
+
+def test_shell_lock_stops_netconf(sshd, box, env):
+    import subprocess
+    import sys
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nfrom besip_cli.datastore.session import Session\n"
+         "s = Session(sys.argv[1], user='alice', client='cli')\ns.lock('candidate')\n"
+         "print('locked', flush=True)\nsys.stdin.read()\ns.close()", box.directory],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with connect(sshd) as m:
+            err = error_of(m.lock, "candidate")
+            assert err.tag == "lock-denied" and "alice (cli session" in err.message
+            err = error_of(m.edit_config, target="candidate", config=cfg("<hostname>x</hostname>"))
+            assert err.tag == "in-use" and "alice" in err.message
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+
+
+def test_confirmed_commit_times_out(sshd):
+    with connect(sshd) as m:
+        before = hostname(m)
+        m.edit_config(target="candidate", config=cfg("<hostname>short-lived</hostname>"))
+        m.commit(confirmed=True, timeout="2", persist="t1")
+        assert hostname(m) == "short-lived"
+        deadline = time.time() + 20
+        while hostname(m) != before and time.time() < deadline:
+            time.sleep(0.2)
+        assert hostname(m) == before
+        assert error_of(m.cancel_commit, persist_id="t1").tag == "operation-failed"
