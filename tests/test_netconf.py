@@ -315,3 +315,16 @@ def test_confirmed_commit_times_out(sshd):
             time.sleep(0.2)
         assert hostname(m) == before
         assert error_of(m.cancel_commit, persist_id="t1").tag == "operation-failed"
+
+
+def test_kill_session_of_an_openssh_subsystem_process(openssh, box):
+    a = connect(openssh, "root", None, key=box.key)
+    with connect(openssh, "root", None, key=box.key) as b:
+        a.lock("running")
+        b.kill_session(a.session_id)
+        b.lock("running")
+        b.unlock("running")
+    deadline = time.time() + 10
+    while a.connected and time.time() < deadline:
+        time.sleep(0.05)
+    assert not a.connected

@@ -198,10 +198,10 @@ _child_order = {}
 
 
 def _text_children(node, data, out, conceal):
-    order = _child_order.get(id(node))
+    order = _child_order.get(node)
     if order is None:
         names = list(node.keys) + [n for n in node.children if n not in node.keys]
-        order = _child_order[id(node)] = [(n, node.children[n]) for n in names]
+        order = _child_order[node] = [(n, node.children[n]) for n in names]
     for name, child in order:
         if name in data:
             value = data[name]
