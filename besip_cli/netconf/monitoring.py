@@ -11,7 +11,6 @@ from .errors import RpcError
 
 MON_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
 YANGLIB_NS = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
-IMPORTED = ("ietf-inet-types", "ietf-yang-types")
 
 BASE_CAPABILITIES = [
     "urn:ietf:params:netconf:base:1.0",
@@ -33,12 +32,21 @@ BASE_CAPABILITIES = [
 def modules(session, imported=True):
     """[(name, revision, namespace, conformance)] of the modules we serve."""
     out = [(m["name"], m["revision"], m["namespace"], "implement") for m in session.schema.modules]
-    for name in IMPORTED if imported else ():
+    for name in _imported(session) if imported else ():
         text = _source(session, name)
         ns = re.search(r'namespace\s+"([^"]+)"', text).group(1)
         rev = re.search(r"revision\s+\"?([0-9-]{10})", text).group(1)
         out.append((name, rev, ns, "import"))
     return out
+
+
+def _imported(session):
+    """The modules ours import that are not ours (ietf-inet-types...)."""
+    ours = {m["name"] for m in session.schema.modules}
+    names = set()
+    for name in ours:
+        names.update(re.findall(r"^\s*import\s+([\w.-]+)", _source(session, name), re.M))
+    return sorted(names - ours)
 
 
 def capabilities(session):
