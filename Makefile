@@ -5,7 +5,7 @@ APT_PACKAGES := python3-venv libyang2-dev
 TEST_APT_PACKAGES := libyang2-tools openssh-server openssh-client kamailio kamailio-sqlite-modules \
                      sip-tester yangcli
 
-.PHONY: run test bench system-deps test-system-deps clean
+.PHONY: run test bench bench-netconf system-deps test-system-deps clean
 
 run: $(VENV)/.installed
 	$(VENV)/bin/besip
@@ -15,6 +15,9 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/run.py
+
+bench-netconf: $(VENV)/.installed-test
+	$(PY) benchmarks/netconf_vs_netconfd.py
 
 # System packages: installed when missing (needs root only the first time).
 system-deps:

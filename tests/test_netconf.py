@@ -249,3 +249,82 @@ def test_openssh_subsystem(openssh, box):
         proc = box("configure", "system hostname x", "commit")
         assert "locked by root (netconf session" in proc.stdout + proc.stderr
     assert "via-openssh" in box.show()
+
+
+def test_fast_xml_text_equals_elementtree_encoding(box):
+    import xml.etree.ElementTree as ET
+    from besip_cli.datastore import codec
+    from besip_cli.datastore.session import Session
+    s = Session(box.directory, user="admin", client="test")
+    try:
+        tree = dict(s.running, system=dict(s.running["system"], hostname='a&b<"c">'))
+        data = ET.Element("data")
+        codec.to_xml(tree, s.schema, data, s.conceal)
+        parsed = ET.fromstring("<data>%s</data>" % codec.to_xml_text(tree, s.schema, s.conceal))
+        assert ET.tostring(parsed) == ET.tostring(ET.fromstring(ET.tostring(data)))
+    finally:
+        s.close()
+
+
+def test_shell_channel_without_the_terminal_is_refused(sshd):
+    import importlib.util
+    import paramiko
+    if importlib.util.find_spec("besip_cli.shell.terminal"):
+        pytest.skip("the shell is installed: its own tests drive shell channels")
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect("127.0.0.1", sshd, "admin", ADMIN_PW, look_for_keys=False, allow_agent=False)
+    try:
+        with pytest.raises(paramiko.SSHException):
+            client.invoke_shell()
+        chan = client.get_transport().open_session()
+        with pytest.raises(paramiko.SSHException):
+            chan.invoke_subsystem("sftp")
+    finally:
+        client.close()
+
+
+def test_shell_lock_stops_netconf(sshd, box, env):
+    import subprocess
+    import sys
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nfrom besip_cli.datastore.session import Session\n"
+         "s = Session(sys.argv[1], user='alice', client='cli')\ns.lock('candidate')\n"
+         "print('locked', flush=True)\nsys.stdin.read()\ns.close()", box.directory],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with connect(sshd) as m:
+            err = error_of(m.lock, "candidate")
+            assert err.tag == "lock-denied" and "alice (cli session" in err.message
+            err = error_of(m.edit_config, target="candidate", config=cfg("<hostname>x</hostname>"))
+            assert err.tag == "in-use" and "alice" in err.message
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
+
+
+def test_confirmed_commit_times_out(sshd):
+    with connect(sshd) as m:
+        before = hostname(m)
+        m.edit_config(target="candidate", config=cfg("<hostname>short-lived</hostname>"))
+        m.commit(confirmed=True, timeout="2", persist="t1")
+        assert hostname(m) == "short-lived"
+        deadline = time.time() + 20
+        while hostname(m) != before and time.time() < deadline:
+            time.sleep(0.2)
+        assert hostname(m) == before
+        assert error_of(m.cancel_commit, persist_id="t1").tag == "operation-failed"
+
+
+def test_kill_session_of_an_openssh_subsystem_process(openssh, box):
+    a = connect(openssh, "root", None, key=box.key)
+    with connect(openssh, "root", None, key=box.key) as b:
+        a.lock("running")
+        b.kill_session(a.session_id)
+        b.lock("running")
+        b.unlock("running")
+    deadline = time.time() + 10
+    while a.connected and time.time() < deadline:
+        time.sleep(0.05)
+    assert not a.connected

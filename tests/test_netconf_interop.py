@@ -55,9 +55,9 @@ def test_yangcli_through_openssh(openssh, box, tmp_path):
     assert "system timezone UTC" in box.show()
 
 
-def console(port, *args, stdin=None):
+def console(port, *args, stdin=None, login=("-u", "admin", "-p", ADMIN_PW)):
     argv = [sys.executable, "-c", "from netconf_console.ncc import main; main()",
-            "--host", "127.0.0.1", "--port", str(port), "-u", "admin", "-p", ADMIN_PW] + list(args)
+            "--host", "127.0.0.1", "--port", str(port)] + list(login) + list(args)
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, input=stdin)
     return proc.stdout + proc.stderr
 
@@ -78,3 +78,16 @@ def test_netconf_console2(sshd, box, tmp_path):
     out = console(sshd, "--db", "candidate", "--edit-config=%s" % edit)
     assert "<error-tag>invalid-value</error-tag>" in out
     assert "system hostname console2-host" in box.show()
+
+
+def test_netconf_console2_through_openssh(openssh, box, tmp_path):
+    edit = tmp_path / "edit.xml"
+    edit.write_text('<system xmlns="%s"><hostname>console2-ssh</hostname></system>' % SYS)
+    config = tmp_path / "ssh_config"                 # no default password: key only
+    config.write_text("Host 127.0.0.1\n  User root\n")
+    login = ("-u", "root", "--privKeyFile", box.key, "--ssh-config", str(config))
+    out = console(openssh, "--db", "candidate", "--edit-config=%s" % edit, "--commit", login=login)
+    assert out.count("<ok") == 2 and "rpc-error" not in out, out
+    out = console(openssh, "--get-config", "-x", "/system/hostname", login=login)
+    assert "<hostname>console2-ssh</hostname>" in out
+    assert "system hostname console2-ssh" in box.show()

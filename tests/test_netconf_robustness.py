@@ -153,6 +153,15 @@ def test_bad_hello_and_silent_client(sshd, box, unchanged):
     thread.join(10)
     assert not thread.is_alive() and time.monotonic() - start < 10
     theirs.close(), stream.close(), ours.close()
+    ours, theirs = socket.socketpair()                 # stalls in the middle of a message
+    stream = ours.makefile("rwb", buffering=0)
+    theirs.sendall(HELLO10 + b'<rpc message-id="1" xmlns="%s"><get-con' % BASE)
+    thread = threading.Thread(target=serve, args=(stream, stream),
+                              kwargs=dict(user="admin", datastore=box.directory, message_timeout=1))
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    theirs.close(), stream.close(), ours.close()
 
 
 def test_lock_of_dropped_connection_is_released(sshd, unchanged):

@@ -157,6 +157,60 @@ def _xml_children(node, data, elem, ns, conceal):
             _xml_node(node.children[name], data[name], elem, ns, conceal)
 
 
+def to_xml_text(tree, schema, conceal=None):
+    """The same elements as `to_xml`, as text, written directly: several times faster than
+    building and serialising ElementTree elements (NETCONF replies of 10,000 entries)."""
+    out = []
+    for name, node in schema.roots.items():
+        if name in tree:
+            _text_node(node, tree[name], out, ' xmlns="%s"' % _escape(schema.namespace(node.module)),
+                       conceal)
+    return "".join(out)
+
+
+def _escape(text):
+    if "&" in text or "<" in text or ">" in text or '"' in text:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return text
+
+
+def _text_node(node, value, out, ns, conceal):
+    tag = node.name
+    if node.kind == "container":
+        out.append("<%s%s>" % (tag, ns))
+        _text_children(node, value, out, conceal)
+        out.append("</%s>" % tag)
+    elif node.kind == "list":
+        for key in ordered_keys(node, value):
+            out.append("<%s%s>" % (tag, ns))
+            _text_children(node, value[key], out, conceal)
+            out.append("</%s>" % tag)
+    elif node.kind == "leaf-list":
+        out.extend("<%s%s>%s</%s>" % (tag, ns, _escape(_out_value(node, item, conceal)), tag)
+                   for item in value)
+    elif node.type.base == "empty":
+        out.append("<%s%s/>" % (tag, ns))
+    else:
+        out.append("<%s%s>%s</%s>" % (tag, ns, _escape(_out_value(node, value, conceal)), tag))
+
+
+_child_order = {}
+
+
+def _text_children(node, data, out, conceal):
+    order = _child_order.get(node)
+    if order is None:
+        names = list(node.keys) + [n for n in node.children if n not in node.keys]
+        order = _child_order[node] = [(n, node.children[n]) for n in names]
+    for name, child in order:
+        if name in data:
+            value = data[name]
+            if child.kind == "leaf" and child.type.base != "empty" and child.secret != "encrypt":
+                out.append("<%s>%s</%s>" % (name, _escape(value), name))
+            else:
+                _text_node(child, value, out, "", conceal)
+
+
 def xml_string(tree, schema, conceal=None, root="config"):
     top = ET.Element(root, {"xmlns": "urn:ietf:params:xml:ns:netconf:base:1.0"})
     to_xml(tree, schema, top, conceal)

@@ -22,6 +22,22 @@ def subtree(data, filter_elem):
     return out
 
 
+def whole_roots(filter_elem, schema):
+    """The names of the top-level data nodes a subtree filter selects whole, when that is
+    all it does (the common case, answered without filtering); else None."""
+    if filter_elem is None or filter_elem.get("type", "subtree") != "subtree" or not len(filter_elem):
+        return None
+    names = []
+    for sel in filter_elem:
+        ns, name = split(sel.tag)
+        node = schema.roots.get(name)
+        if (node is None or ns != schema.namespace(node.module) or len(sel)
+                or (sel.text or "").strip() or sel.attrib):
+            return None
+        names.append(name)
+    return names
+
+
 def _same(elem, sel):
     ns, name = split(elem.tag)
     sel_ns, sel_name = split(sel.tag)

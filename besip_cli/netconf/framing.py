@@ -1,9 +1,11 @@
 """RFC 6242 message framing: base:1.0 end-of-message `]]>]]>` and base:1.1 chunks."""
 
 import re
+import select
 
 EOM = b"]]>]]>"
 MAX_MESSAGE = 16 * 1024 * 1024        # bytes; a larger message closes the session
+CHUNK = 16384                         # bytes per chunk we send (clients parse chunk by chunk)
 _CHUNK_HEADER = re.compile(rb"\n#([1-9][0-9]{0,9})\n")
 
 
@@ -14,15 +16,23 @@ class FramingError(Exception):
 class Framer:
     """Reads whole messages from a binary file object and writes framed ones."""
 
-    def __init__(self, infile, outfile, max_message=MAX_MESSAGE):
+    def __init__(self, infile, outfile, max_message=MAX_MESSAGE, message_timeout=None):
         self.infile = infile
         self.outfile = outfile
         self.max_message = max_message
         self.chunked = False          # switched on after a base:1.1 hello exchange
+        self.idle_timeout = None      # seconds of silence allowed between messages
+        self.message_timeout = message_timeout   # ... and inside a message
         self._buffer = b""
 
     def _fill(self):
-        data = self.infile.read1(65536) if hasattr(self.infile, "read1") else self.infile.read(65536)
+        timeout = self.message_timeout if self._buffer else self.idle_timeout
+        if timeout is not None and hasattr(self.infile, "fileno"):
+            ready, _, _ = select.select([self.infile], [], [], timeout)
+            if not ready:
+                raise TimeoutError("no data from the client for %.0f s" % timeout)
+        read = getattr(self.infile, "read1", None) or self.infile.read
+        data = read(65536)
         if not data:
             raise EOFError
         self._buffer += data
@@ -77,7 +87,8 @@ class Framer:
     def write(self, message):
         """Send one message (bytes) in the current framing."""
         if self.chunked:
-            data = b"\n#%d\n%s\n##\n" % (len(message), message)
+            data = b"".join(b"\n#%d\n%s" % (len(message[i:i + CHUNK]), message[i:i + CHUNK])
+                            for i in range(0, len(message), CHUNK)) + b"\n##\n"
         else:
             data = message + EOM
         self.outfile.write(data)

@@ -11,7 +11,6 @@ from .errors import RpcError
 
 MON_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
 YANGLIB_NS = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
-IMPORTED = ("ietf-inet-types", "ietf-yang-types")
 
 BASE_CAPABILITIES = [
     "urn:ietf:params:netconf:base:1.0",
@@ -30,10 +29,10 @@ BASE_CAPABILITIES = [
 ]
 
 
-def modules(session):
+def modules(session, imported=True):
     """[(name, revision, namespace, conformance)] of the modules we serve."""
     out = [(m["name"], m["revision"], m["namespace"], "implement") for m in session.schema.modules]
-    for name in IMPORTED:
+    for name in _imported(session) if imported else ():
         text = _source(session, name)
         ns = re.search(r'namespace\s+"([^"]+)"', text).group(1)
         rev = re.search(r"revision\s+\"?([0-9-]{10})", text).group(1)
@@ -41,9 +40,18 @@ def modules(session):
     return out
 
 
+def _imported(session):
+    """The modules ours import that are not ours (ietf-inet-types...)."""
+    ours = {m["name"] for m in session.schema.modules}
+    names = set()
+    for name in ours:
+        names.update(re.findall(r"^\s*import\s+([\w.-]+)", _source(session, name), re.M))
+    return sorted(names - ours)
+
+
 def capabilities(session):
     mods = ["%s?module=%s&revision=%s" % (ns, name, rev)
-            for name, rev, ns, conf in modules(session) if conf == "implement"]
+            for name, rev, ns, _conf in modules(session, imported=False)]
     set_id = module_set_id(session)
     lib = "urn:ietf:params:netconf:capability:yang-library:1.0?revision=2016-06-21&module-set-id=%s" % set_id
     return BASE_CAPABILITIES + [lib] + mods

@@ -28,9 +28,9 @@ def dispatch(nc, op, prefixes):
         raise RpcError("operation-not-supported", "unknown operation %s%s"
                        % (name, " in %s" % ns if ns else ""), type="protocol",
                        info={"bad-element": name})
+    nc.ds.refresh()
     if name != "close-session":
         _authorize(nc, name)
-    nc.ds.refresh()
     try:
         return handler(nc, op, prefixes)
     except DatastoreError as exc:
@@ -84,12 +84,18 @@ def _data_reply(nc, tree, op, prefixes, state=False):
     if mode not in defaults.MODES:
         raise RpcError("invalid-value", "with-defaults %s is not supported (%s)"
                        % (mode, ", ".join(defaults.MODES)), info={"bad-element": "with-defaults"})
+    filt = _child(op, "filter")
+    whole = filters.whole_roots(filt, nc.ds.schema)
+    if whole is not None:                  # only whole top-level nodes: no filtering needed
+        tree = {name: tree[name] for name in whole if name in tree}
+        filt, state = None, False
     tree = defaults.apply(mode, tree, nc.ds.schema)
+    if filt is None and not state:
+        return "<data>%s</data>" % codec.to_xml_text(tree, nc.ds.schema, nc.ds.conceal)
     data = ET.Element("data")
     codec.to_xml(tree, nc.ds.schema, data, nc.ds.conceal)
     if state:
         monitoring.state(nc.ds, data, nc.capabilities, nc.ds.store.sessions())
-    filt = _child(op, "filter")
     if filt is not None:
         data = ET.fromstring(ET.tostring(data))
         kind = filt.get("type", "subtree")

@@ -5,10 +5,8 @@ datastore session is closed however the NETCONF session ends, so its locks die w
 and a confirmed commit it made without `persist` is rolled back (RFC 6241 8.4.1).
 """
 
-import select
 import threading
 import xml.etree.ElementTree as ET
-from xml.sax.saxutils import quoteattr
 
 from ..datastore.session import Session
 from . import monitoring, ops
@@ -16,7 +14,8 @@ from .errors import RpcError, RpcErrors
 from .framing import FramingError, Framer
 from .xmlutil import BASE_NS, parse, split
 
-HELLO_TIMEOUT = 60.0
+HELLO_TIMEOUT = 60.0          # seconds a new client has to send its hello
+MESSAGE_TIMEOUT = 60.0        # seconds of silence allowed in the middle of a message
 BASE11 = "urn:ietf:params:netconf:base:1.1"
 
 _live = {}                    # datastore session id -> NetconfSession of this process
@@ -27,26 +26,10 @@ class SessionEnd(Exception):
     """close-session, kill-session or a transport failure: leave the RPC loop."""
 
 
-class TimedReader:
-    """A stream whose reads give up after TIMEOUT seconds of silence (None: wait forever)."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.timeout = None
-
-    def read(self, size):
-        if self.timeout is not None and hasattr(self.stream, "fileno"):
-            ready, _, _ = select.select([self.stream], [], [], self.timeout)
-            if not ready:
-                raise TimeoutError("no data from the client for %.0f s" % self.timeout)
-        read = getattr(self.stream, "read1", None) or self.stream.read
-        return read(size)
-
-
 class NetconfSession:
-    def __init__(self, infile, outfile, user, datastore, peer="", hello_timeout=HELLO_TIMEOUT):
-        self.reader = TimedReader(infile)
-        self.framer = Framer(self.reader, outfile)
+    def __init__(self, infile, outfile, user, datastore, peer="", hello_timeout=HELLO_TIMEOUT,
+                 message_timeout=MESSAGE_TIMEOUT):
+        self.framer = Framer(infile, outfile, message_timeout=message_timeout)
         self.write_lock = threading.Lock()
         self.hello_timeout = hello_timeout
         self.ds = Session(datastore, user=user, client="netconf", peer=peer)
@@ -85,12 +68,12 @@ class NetconfSession:
         caps = "".join("<capability>%s</capability>" % _esc(c) for c in self.capabilities)
         self.send('<?xml version="1.0" encoding="UTF-8"?><hello xmlns="%s"><capabilities>%s'
                   '</capabilities><session-id>%d</session-id></hello>' % (BASE_NS, caps, self.id))
-        self.reader.timeout = self.hello_timeout
+        self.framer.idle_timeout = self.hello_timeout
         try:
             root, _prefixes = parse(self.framer.read())
         except (RpcError, FramingError):
             raise SessionEnd
-        self.reader.timeout = None
+        self.framer.idle_timeout = None
         if root is None or root.tag != "{%s}hello" % BASE_NS or root.find("{%s}session-id" % BASE_NS) is not None:
             raise SessionEnd
         theirs = [(c.text or "").strip() for c in root.iter("{%s}capability" % BASE_NS)]
@@ -150,7 +133,7 @@ class NetconfSession:
             raise SessionEnd
 
     def _reply(self, attrs, body):
-        head = "".join(" %s=%s" % (k, quoteattr(v)) for k, v in attrs.items())
+        head = "".join(' %s="%s"' % (k, _esc(v).replace('"', "&quot;")) for k, v in attrs.items())
         self.send('<rpc-reply xmlns="%s"%s>%s</rpc-reply>' % (BASE_NS, head, body))
 
     def _reply_error(self, attrs, error):
@@ -177,9 +160,11 @@ def live_session(session_id):
 
 
 def _esc(text):
-    return text.replace("&", "&amp;").replace("<", "&lt;")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def serve(infile, outfile, *, user, datastore, peer="", hello_timeout=HELLO_TIMEOUT):
-    """Run one NETCONF session on binary streams INFILE/OUTFILE until it ends."""
-    NetconfSession(infile, outfile, user, datastore, peer, hello_timeout).run()
+def serve(infile, outfile, *, user, datastore, peer="", hello_timeout=HELLO_TIMEOUT,
+          message_timeout=MESSAGE_TIMEOUT):
+    """Run one NETCONF session on binary streams INFILE/OUTFILE until it ends. A client
+    silent before its hello, or in the middle of a message, is disconnected."""
+    NetconfSession(infile, outfile, user, datastore, peer, hello_timeout, message_timeout).run()

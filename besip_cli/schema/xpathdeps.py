@@ -34,11 +34,16 @@ def annotate(schema, sources):
         refs = Refs()
         try:
             for expr in exprs:
-                _expr(xpath_parser.parse(expr), node, node, schema, refs)
+                _expr(_parse(expr), node, node, schema, refs)
         except _Global:
             node.must_refs = GLOBAL
             continue
         node.must_refs = (frozenset(refs.full), frozenset(refs.watched))
+
+
+def _parse(expr):
+    from pyang import xpath_parser     # builds parser tables: only when compiling a schema
+    return xpath_parser.parse(expr)
 
 
 def top_list(node):
