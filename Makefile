@@ -13,8 +13,13 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -q
 
+# Each benchmark is one command printing its numbers; `make bench` runs them all but the
+# NETCONF one, which installs Debian's netconfd for the side-by-side comparison.
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/shell.py
+	$(PY) benchmarks/commit_extensions.py
+	$(PY) benchmarks/registration_throughput.py
 
 bench-netconf: $(VENV)/.installed-test
 	$(PY) benchmarks/netconf_vs_netconfd.py
