@@ -73,11 +73,7 @@ class Editor:
             raise self._error("data-exists", "%s already exists" % T.format_path(path), path,
                               bad=node.name)
         if op in ("delete", "remove"):
-            if op == "delete" and not exists:
-                raise self._error("data-missing", "%s does not exist" % T.format_path(path), path,
-                                  bad=node.name)
-            T.delete(tree, self.schema, path)
-            return
+            return self._remove(tree, node, path, op, exists)
         if op == "replace" and exists:
             T.delete(tree, self.schema, path)
         if op == "none" and not exists and not _has_content(node, elem):
@@ -122,16 +118,19 @@ class Editor:
             raise self._error("invalid-value", "%s: %s" % (node.name, exc), path + (node.name,),
                               bad=node.name)
 
+    def _remove(self, tree, node, path, op, exists):
+        """`delete` (data-missing when absent) or `remove` (quiet) of the node at PATH."""
+        if op == "delete" and not exists:
+            raise self._error("data-missing", "%s does not exist" % T.format_path(path), path,
+                              bad=node.name)
+        T.delete(tree, self.schema, path)
+
     def _leaf(self, tree, node, elem, parent_path, op):
         path = parent_path + (node.name,)
         parent = T.get(tree, parent_path) if parent_path else tree
         exists = parent is not None and node.name in parent
         if op in ("delete", "remove"):
-            if op == "delete" and not exists:
-                raise self._error("data-missing", "%s does not exist" % T.format_path(path), path,
-                                  bad=node.name)
-            T.delete(tree, self.schema, path)
-            return
+            return self._remove(tree, node, path, op, exists)
         value = self._value(node, elem, parent_path)
         if op == "create" and exists:
             raise self._error("data-exists", "%s already exists" % T.format_path(path), path,
