@@ -177,7 +177,7 @@ def test_pipes(office):
                                     " username 4202000", section.splitlines()[3], "!"]
     data = json.loads(office.show("show running-config pbx trunk | display json"))
     assert data == {"besip-pbx:pbx": {"trunk": [data["besip-pbx:pbx"]["trunk"][0]]}}
-    assert data["besip-pbx:pbx"]["trunk"][0]["port"] if False else True
+    assert data["besip-pbx:pbx"]["trunk"][0]["host"] == "sip.example.net"
     root = ET.fromstring(office.show("show running-config system | display xml"))
     hostname = root.find("{urn:besip:params:xml:ns:yang:besip-system}system/"
                          "{urn:besip:params:xml:ns:yang:besip-system}hostname")
@@ -279,7 +279,7 @@ def test_locks_are_shared_and_die_with_their_owner(office):
         proc = office("configure", "system hostname other", check=1)
         assert "locked by alice (netconf session" in proc.stderr
         assert "pid %d" % holder.pid in proc.stderr
-        assert "exclusive" and "locked" in office("configure exclusive", check=1).stderr
+        assert "locked by alice" in office("configure exclusive", check=1).stderr
     finally:
         holder.kill()
         holder.wait(timeout=20)
