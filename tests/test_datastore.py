@@ -184,3 +184,23 @@ def test_confirmed_commit_with_persist_id(session):
     session.commit(confirmed=60, persist="token-2")
     assert session.revert_pending(cancelled=True)           # cancel-commit
     assert session.running["system"]["hostname"] == "p1"
+
+
+def test_datastore_of_an_earlier_build_is_upgraded(tmp_path, env):
+    import sqlite3
+    first = Session(str(tmp_path / "old"), user="t", client="test")
+    first.close()
+    db = sqlite3.connect(str(tmp_path / "old" / "besip.db"))
+    db.execute("ALTER TABLE pending_confirm DROP COLUMN timer_start")    # as format 1 began
+    db.commit()
+    db.close()
+    again = Session(str(tmp_path / "old"), user="t", client="test")
+    try:
+        assert again.store.pending() is None
+        hostname = again.schema.find(("system", "hostname"))
+        again.edit(lambda t: T.set_leaf(t, again.schema, ("system",), hostname, "upgraded"))
+        again.commit(confirmed=60)
+        assert again.store.pending()[6] != ""            # the timer's start time is kept
+        again.commit()
+    finally:
+        again.close()

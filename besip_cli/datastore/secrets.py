@@ -19,6 +19,7 @@ class Keyring:
     def __init__(self, directory):
         self.path = os.path.join(directory, KEY_FILE)
         self._cipher = None
+        self._tokens = {}        # clear text -> token: the encryption is deterministic
 
     def _aead(self):
         if self._cipher is None:
@@ -63,8 +64,11 @@ class Keyring:
         return key
 
     def conceal(self, text):
-        token = self._aead().encrypt(text.encode("utf-8"), None)
-        return PREFIX + base64.urlsafe_b64encode(token).decode().rstrip("=")
+        token = self._tokens.get(text)
+        if token is None:
+            raw = self._aead().encrypt(text.encode("utf-8"), None)
+            token = self._tokens[text] = PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return token
 
     def reveal(self, token):
         """Clear text of a `$9$` token made by this box."""

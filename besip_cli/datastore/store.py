@@ -74,11 +74,19 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(_SCHEMA_SQL)
+            self._upgrade()
             self._init_rows()
         except sqlite3.DatabaseError as exc:
             raise StoreError("datastore %s is unusable: %s" % (self.path, exc))
         except OSError as exc:
             raise StoreError("cannot open data directory %s: %s" % (directory, exc.strerror))
+
+    def _upgrade(self):
+        """Columns added since format 1 was first written."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(pending_confirm)")}
+        if "timer_start" not in columns:
+            self.db.execute("ALTER TABLE pending_confirm ADD COLUMN timer_start TEXT NOT NULL "
+                            "DEFAULT ''")
 
     def _init_rows(self):
         with self.transaction():
