@@ -56,7 +56,7 @@ def validate(schema, engine, running, candidate, full=False, changes=None):
         plan.full.update(n.path for n in _top_lists(schema))
     else:
         _plan(schema, changes, candidate, plan)
-    problems = _unique_and_max(schema, changes, candidate, plan, full)
+    problems = _unique_and_max(schema, candidate, plan, full)
     return problems + _libyang(schema, engine, candidate, plan, problems)
 
 
@@ -200,7 +200,7 @@ def _plan_leafref(schema, node, candidate, changed_paths, plan):
                 plan.add(home, key)
 
 
-def _unique_and_max(schema, changes, candidate, plan, full):
+def _unique_and_max(schema, candidate, plan, full):
     problems = []
     touched = {lst.path for lst in _top_lists(schema) if plan.wants(lst)}
     for lst in _top_lists(schema):

@@ -89,13 +89,6 @@ class SchemaNode:
     def is_leafish(self):
         return self.kind in ("leaf", "leaf-list")
 
-    def entry_list(self):
-        """The innermost list whose entries contain this node (itself if a list)."""
-        node = self
-        while node is not None and node.kind != "list":
-            node = node.parent
-        return node
-
     def __repr__(self):
         return "<%s %s>" % (self.kind, "/".join(self.path))
 
