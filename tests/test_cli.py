@@ -26,6 +26,7 @@ def test_secrets_never_shown_in_clear(office, tmp_path):
                office.show("show running-config | display set")]
     office.config("save %s" % (tmp_path / "saved.cfg"), "save %s" % (tmp_path / "saved.xml"))
     outputs += [(tmp_path / "saved.cfg").read_text(), (tmp_path / "saved.xml").read_text()]
+    assert os.stat(tmp_path / "saved.cfg").st_mode & 0o777 == 0o600   # it holds secrets
     for text in outputs:
         for clear in ("Xk9-strong-1", "Yp4-strong-2", "Tr-secret-9", "Adm1n-pass"):
             assert clear not in text

@@ -5,6 +5,8 @@ import base64
 import os
 import secrets as _random
 
+from ..fsutil import write_atomic
+
 PREFIX = "$9$"
 KEY_FILE = "secret.key"
 
@@ -43,24 +45,9 @@ class Keyring:
         """A new key, written whole before it appears under its name (a kill at any
         instant leaves no key or the complete key); the first of two racing processes wins."""
         key = _random.token_bytes(64)
-        tmp = "%s.%d.tmp" % (self.path, os.getpid())
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, self.path)
-        except FileExistsError:
+        if not write_atomic(self.path, key, 0o600, exclusive=True):
             with open(self.path, "rb") as handle:
                 key = handle.read()
-        finally:
-            os.unlink(tmp)
-        dirfd = os.open(os.path.dirname(self.path) or ".", os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
         return key
 
     def conceal(self, text):

@@ -6,6 +6,7 @@ import os
 import pickle
 import sys
 
+from ..fsutil import write_atomic
 from .node import Schema, SchemaNode, TypeInfo  # noqa: F401  (re-exported)
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -67,10 +68,6 @@ def load(directory=None):
 def _store(path, schema):
     """Write the cache atomically; a read-only cache directory only costs speed."""
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = "%s.%d.tmp" % (path, os.getpid())
-        with open(tmp, "wb") as handle:
-            pickle.dump(schema, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        write_atomic(path, pickle.dumps(schema, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
         pass

@@ -2,8 +2,9 @@
 
 import os
 import pwd
-import tempfile
 from dataclasses import dataclass
+
+from ..fsutil import fsync_dir, write_atomic
 
 
 @dataclass(frozen=True)
@@ -12,35 +13,6 @@ class File:
     content: bytes
     secret: bool = False
     user: str = ""
-
-
-def _fsync_dir(directory):
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path, content, mode, uid=-1):
-    """Temp file in the same directory + fsync + rename + directory fsync."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".besip-", dir=directory)
-    try:
-        os.fchmod(fd, mode)
-        if uid >= 0:
-            os.fchown(fd, uid, -1)
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(directory)
 
 
 def owner(user):
@@ -72,7 +44,7 @@ class Installation:
                 return False
             self.saved.append((path, old, st.st_mode & 0o7777, st.st_uid))
             os.unlink(path)
-            _fsync_dir(os.path.dirname(path))
+            fsync_dir(os.path.dirname(path))
             return True
         mode = 0o600 if file.secret else 0o644
         uid = owner(file.user)

@@ -13,6 +13,7 @@ from ..datastore import tree as T
 from ..datastore.secrets import SecretError
 from ..datastore.session import DatastoreError
 from ..datastore.store import StoreError
+from ..fsutil import write_atomic
 from . import pipes, printer
 from .config import (Context, apply_ops, in_enclosing_modes, parse_delete, parse_set,
                      parse_show_path)
@@ -508,7 +509,7 @@ class Interpreter:
         else:
             text = "\n".join(printer.nested(self.schema, data, conceal=conceal)) + "\n"
         try:
-            _write_file(os.path.expanduser(filename), text)
+            write_atomic(os.path.expanduser(filename), text, 0o600)
         except OSError as exc:
             raise CliError("%% Cannot write %s: %s." % (filename, exc.strerror))
         self.out.write("Saved to %s\n" % filename)
@@ -598,13 +599,3 @@ def _describe(seconds):
         minutes = seconds // 60
         return "%d minute%s" % (minutes, "s" * (minutes != 1))
     return "%d seconds" % seconds
-
-
-def _write_file(path, text):
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-

@@ -4,6 +4,7 @@ channel the interactive CLI (when besip_cli.shell.terminal is installed). One th
 connection; the host key is kept in the data directory."""
 
 import argparse
+import io
 import os
 import socket
 import sys
@@ -12,6 +13,7 @@ import threading
 import paramiko
 
 from .. import auth
+from ..fsutil import write_atomic
 from ..datastore.session import Session, default_directory
 
 HOST_KEY = "ssh_host_ecdsa_key"
@@ -22,12 +24,9 @@ def host_key(directory):
     """The server's key, created on first start (0600)."""
     path = os.path.join(directory, HOST_KEY)
     if not os.path.exists(path):
-        os.makedirs(directory, exist_ok=True)
-        key = paramiko.ECDSAKey.generate()
-        tmp = path + ".tmp"
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-            key.write_private_key(handle)
-        os.replace(tmp, path)
+        text = io.StringIO()
+        paramiko.ECDSAKey.generate().write_private_key(text)
+        write_atomic(path, text.getvalue(), 0o600, exclusive=True)
     return paramiko.ECDSAKey.from_private_key_file(path)
 
 
