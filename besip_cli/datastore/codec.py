@@ -54,7 +54,10 @@ def _json_scalar(node, text, conceal):
 
 
 def dumps(tree, schema, conceal=None, indent=2):
-    return json.dumps(to_json_obj(tree, schema, conceal), indent=indent, ensure_ascii=False)
+    """RFC 7951 JSON text in UTF-8, with U+2028/U+2029 escaped: tools that split lines on
+    them (Python's splitlines, JavaScript) would otherwise cut a string in two."""
+    text = json.dumps(to_json_obj(tree, schema, conceal), indent=indent, ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def from_json_obj(obj, schema, check):
@@ -95,8 +98,16 @@ def _json_in(node, value, check, path):
     if node.kind == "leaf-list":
         if not isinstance(value, list):
             raise EditError("%s must be an array" % path[-1], path=path)
-        return [check(node, _scalar_text(node, v, path)) for v in value]
-    return check(node, _scalar_text(node, value, path))
+        return [_checked(check, node, _scalar_text(node, v, path), path) for v in value]
+    return _checked(check, node, _scalar_text(node, value, path), path)
+
+
+def _checked(check, node, text, path):
+    """CHECK(node, text), its ValueError turned into an EditError naming the value's path."""
+    try:
+        return check(node, text)
+    except ValueError as exc:
+        raise EditError('invalid value "%s" at %s: %s' % (text, "/".join(path), exc), path=path)
 
 
 def _json_in_container(node, value, check, path):
@@ -254,12 +265,12 @@ def _xml_in(node, elem, parent, check, path, ns):
                             tag="data-exists", path=path)
         entries[key] = entry
     elif node.kind == "leaf-list":
-        parent.setdefault(node.name, []).append(check(node, (elem.text or "").strip()))
+        parent.setdefault(node.name, []).append(_checked(check, node, (elem.text or "").strip(), path))
     else:
         text = "" if node.type.base == "empty" else (elem.text or "")
         if node.type.base != "string":
             text = text.strip()
-        parent[node.name] = check(node, text)
+        parent[node.name] = _checked(check, node, text, path)
 
 
 def _xml_in_children(node, elem, data, check, path, ns):

@@ -311,7 +311,8 @@ def _dangling_because_dropped(schema, candidate, plan, path):
 
 def _errors(schema, engine, tree):
     from .codec import to_json_obj
-    return engine.parse_errors(json.dumps(to_json_obj(tree, schema)))
+    # UTF-8, not \u escapes: libyang refuses the surrogate pairs of characters beyond U+FFFF
+    return engine.parse_errors(json.dumps(to_json_obj(tree, schema), ensure_ascii=False))
 
 
 _LOCATION = re.compile(r'(Data|Schema) location "([^"]+)"', re.IGNORECASE)

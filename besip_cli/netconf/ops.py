@@ -7,7 +7,9 @@ import xml.etree.ElementTree as ET
 
 from ..auth import WRITE_ROLES
 from ..datastore import codec
+from ..datastore.secrets import SecretError
 from ..datastore.session import DatastoreError
+from ..datastore.store import StoreError
 from ..datastore.tree import EditError
 from ..datastore.validate import validate as validate_tree
 from . import defaults, filters, monitoring, notifications
@@ -28,13 +30,17 @@ def dispatch(nc, op, prefixes):
         raise RpcError("operation-not-supported", "unknown operation %s%s"
                        % (name, " in %s" % ns if ns else ""), type="protocol",
                        info={"bad-element": name})
-    nc.ds.refresh()
-    if name != "close-session":
-        _authorize(nc, name)
     try:
+        nc.ds.refresh()
+        if name != "close-session":
+            _authorize(nc, name)
         return handler(nc, op, prefixes)
     except DatastoreError as exc:
         raise _from_datastore(nc, exc)
+    except StoreError as exc:          # a full or read-only data directory, damage
+        raise RpcError(exc.tag, str(exc))
+    except SecretError as exc:         # a damaged or uncreatable secrets key
+        raise RpcError("operation-failed", str(exc))
     except EditError as exc:
         raise RpcError(exc.tag, str(exc), path=instance_id(nc.ds.schema, exc.path or ()))
 

@@ -26,10 +26,12 @@ def owner(user):
 
 
 class Installation:
-    """Files replaced so far; `restore()` puts every one back as it was."""
+    """Files replaced so far, each old one kept as a hard link beside it: `restore()` puts
+    them back by renaming, which needs no free space (a full disk can always be undone);
+    `done()` drops the old copies."""
 
     def __init__(self):
-        self.saved = []        # (path, old content or None, old mode, old uid)
+        self.saved = []        # (path, backup path of the old file, or None: there was none)
 
     def put(self, path, file):
         """Install FILE (or remove the path when FILE is None); False if nothing changed."""
@@ -42,7 +44,7 @@ class Installation:
         if file is None:
             if old is None:
                 return False
-            self.saved.append((path, old, st.st_mode & 0o7777, st.st_uid))
+            self.saved.append((path, self._keep(path)))
             os.unlink(path)
             fsync_dir(os.path.dirname(path))
             return True
@@ -50,16 +52,32 @@ class Installation:
         uid = owner(file.user)
         if old == file.content and st.st_mode & 0o7777 == mode and (uid < 0 or st.st_uid == uid):
             return False
-        self.saved.append((path, old, st.st_mode & 0o7777 if st else None, st.st_uid if st else -1))
+        self.saved.append((path, self._keep(path) if st else None))
         write_atomic(path, file.content, mode, uid)
         return True
 
+    @staticmethod
+    def _keep(path):
+        backup = os.path.join(os.path.dirname(path), ".%s.besip-old" % os.path.basename(path))
+        if os.path.lexists(backup):
+            os.unlink(backup)          # left by a commit that was killed
+        os.link(path, backup)
+        return backup
+
     def restore(self):
         """Undo every change, newest first."""
-        for path, old, mode, uid in reversed(self.saved):
-            if old is None:
+        for path, backup in reversed(self.saved):
+            if backup is None:
                 if os.path.exists(path):
                     os.unlink(path)
             else:
-                write_atomic(path, old, mode, uid if os.geteuid() == 0 else -1)
+                os.replace(backup, path)
+            fsync_dir(os.path.dirname(path))
+        self.saved = []
+
+    def done(self):
+        """The new files stay: forget the old ones."""
+        for _path, backup in self.saved:
+            if backup is not None:
+                os.unlink(backup)
         self.saved = []

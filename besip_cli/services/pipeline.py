@@ -108,3 +108,4 @@ def run(selected, new, session):
         if isinstance(exc, OSError):
             raise ServiceError("cannot install %s: %s" % (exc.filename or "file", exc.strerror or exc))
         raise
+    installation.done()
