@@ -70,7 +70,8 @@ def test_failed_reload_restores_files_and_running(api):
     api.commit("first")
     before = {p: read(api, p) for p in (KAMAILIO_CFG, "etc/asterisk/pjsip.conf", "etc/config/besip")}
     running = T.copy_tree(api.running)
-    settings(api, '[kamailio]\nreload = "echo kamailio: cannot bind 127.0.0.1:5060 >&2; exit 3"\n')
+    settings(api, '[kamailio]\nreload = "! grep -q other.example $BESIP_ROOT/etc/kamailio/kamailio.cfg || '
+                  '{ echo kamailio: cannot bind 127.0.0.1:5060 >&2; exit 3; }"\n')
     configure(api, (("pbx", "domain"), "other.example.com"))
     with pytest.raises(DatastoreError) as err:
         api.commit("breaks")
@@ -152,3 +153,62 @@ def test_openwrt_preset_runs_init_scripts(api, tmp_path):
     configure(api, (("system", "hostname"), "box2"))
     with pytest.raises(DatastoreError, match=r"uci_system reload failed: .*/etc/init.d/system"):
         api.commit("first")
+
+
+def test_a_reload_failing_while_restoring_is_reported(api, tmp_path):
+    """Asterisk reloads fine on the new files, Kamailio refuses them; reloading Asterisk
+    again on the restored files fails too, and the refusal says so instead of hiding it."""
+    configure(api, (ext("100", "secret"), "Xk9-strong-1"))
+    api.commit("first")
+    count = tmp_path / "asterisk-reloads"
+    settings(api, '[asterisk]\nreload = "echo x >> %s; test $(wc -l < %s) -lt 2 || '
+                  '{ echo asterisk: no memory >&2; exit 1; }"\n'
+                  '[kamailio]\nreload = "! grep -q other.example $BESIP_ROOT/etc/kamailio/kamailio.cfg || '
+                  '{ echo kamailio: bad cfg >&2; exit 2; }"\n' % (count, count))
+    configure(api, (("pbx", "domain"), "other.example.com"), (("pbx", "rtp", "port-min"), "12000"))
+    with pytest.raises(DatastoreError) as err:
+        api.commit("breaks twice")
+    assert str(err.value) == ("commit refused: kamailio reload failed: kamailio: bad cfg; restoring the "
+                              "previous files failed too: asterisk reload failed: asterisk: no memory")
+    assert "other.example" not in read(api, KAMAILIO_CFG) and count.read_text() == "x\nx\n"
+
+
+def test_services_get_a_transaction_and_never_the_session():
+    """Every hook takes the transaction; no service module imports the datastore or imports
+    lazily inside a function (the old kamailio <-> state cycle)."""
+    import ast
+    import inspect
+    from besip_cli import services
+    for module in services.services():
+        for hook in ("verify", "generate", "before_reload"):
+            if hasattr(module, hook):
+                assert list(inspect.signature(getattr(module, hook)).parameters) == ["tx"], (module, hook)
+    folder = os.path.dirname(services.__file__)
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".py"):
+            continue
+        tree = ast.parse(open(os.path.join(folder, name)).read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert "datastore" not in (node.module or ""), name
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                assert not [n for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom))], \
+                    (name, node.name)
+
+
+def test_transaction_tells_what_changed():
+    from besip_cli import schema as S
+    from besip_cli.services.transaction import Transaction
+    sch = S.load()
+    old = {"pbx": {"extension": {"100": {"number": "100", "secret": "a"},
+                                 "101": {"number": "101", "secret": "b"}}}}
+    new = {"pbx": {"extension": {"100": {"number": "100", "secret": "a", "display-name": "Al"},
+                                 "101": {"number": "101", "secret": "b"}},
+                   "domain": "x.example"}}
+    tx = Transaction(old, new, tuple(T.diff(old, new, sch.roots)), None)
+    assert tx.changed(("pbx",)) and tx.changed(("pbx", "extension"))
+    assert tx.changed(("pbx", ("extension", "100"), "display-name"))
+    assert not tx.changed(("pbx", ("extension", "101"))) and not tx.changed(("system",))
+    assert tx.changed_keys(("pbx", "extension")) == {"100"}
+    added = Transaction({}, new, tuple(T.diff({}, new, sch.roots)), None)
+    assert added.changed_keys(("pbx", "extension")) is None

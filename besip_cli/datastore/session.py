@@ -295,7 +295,7 @@ class Session:
         with self.store.transaction():
             self.store.set_applying(True)
         try:
-            services.apply_commit(self.running, new, changes, self)
+            services.apply_commit(self.running, new, changes, self.schema, self.directory)
         except services.ServiceError as exc:
             with self.store.transaction():
                 self.store.set_applying(False)
@@ -347,7 +347,8 @@ class Session:
                 self.refresh()
                 if self.store.applying() != owner:
                     return
-                services.apply_commit({}, self.running, T.diff({}, self.running, self.schema.roots), self)
+                services.apply_commit({}, self.running, T.diff({}, self.running, self.schema.roots),
+                                       self.schema, self.directory)
                 with self.store.transaction():
                     self.store.set_applying(False)
         except (DatastoreError, services.ServiceError) as exc:

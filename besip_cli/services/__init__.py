@@ -12,15 +12,17 @@ validation and before anything is stored.
 
 import importlib
 
-
-class ServiceError(Exception):
-    """A service refused or failed to apply the new configuration."""
+from ..schema.defaults import filled
+from .errors import ServiceError
+from .pipeline import run
+from .settings import Settings
+from .transaction import Transaction
 
 
 # Service modules, by name. Each has NAME, SUBTREES (top-level nodes it reads), AFTER
-# (services it must be applied after), verify(config, ctx) and generate(config, ctx)
-# -> {path under the target root: File or None (remove)}; optionally before_reload(ctx)
-# and after_reload(ctx, config) around its reload command.
+# (services it must be applied after), verify(tx) and generate(tx) -> {path under the
+# target root: File or None (remove)}, tx being a transaction.Transaction; optionally
+# before_reload(tx) -> saved and after_reload(tx, saved) around its reload command.
 SERVICE_MODULES = ("uci_system", "uci_network", "uci_besip", "kamailio", "asterisk")
 
 
@@ -49,8 +51,12 @@ def touched(changes):
     return {c.path[0][0] if isinstance(c.path[0], tuple) else c.path[0] for c in changes}
 
 
-def apply_commit(old, new, changes, context):
-    """Run every service whose subtree CHANGES touch; raise ServiceError to refuse."""
-    from .pipeline import run
+def apply_commit(old, new, changes, schema, directory):
+    """Run every service whose subtree CHANGES (from OLD to NEW) touch, with the settings
+    of the data DIRECTORY; raise ServiceError to refuse."""
     roots = touched(changes)
-    run([s for s in services() if roots & set(s.SUBTREES)], new, context)
+    selected = [s for s in services() if roots & set(s.SUBTREES)]
+    if selected:
+        tx = Transaction(filled(old, schema.roots, skeleton=True), filled(new, schema.roots, skeleton=True),
+                         tuple(changes), Settings(directory))
+        run(selected, tx)

@@ -7,7 +7,8 @@ internal loopback port, reaching phones through the Kamailio endpoint.
 
 import hashlib
 
-from . import ServiceError, dialplan
+from . import dialplan
+from .errors import ServiceError
 from .install import File
 from .render import render
 
@@ -20,8 +21,8 @@ FILES = ("pjsip.conf", "extensions.conf", "voicemail.conf", "rtp.conf")
 SECRET_FILES = ("pjsip.conf", "voicemail.conf")
 
 
-def verify(config, ctx):
-    pbx = config["pbx"]
+def verify(tx):
+    pbx = tx.new["pbx"]
     if pbx["mode"] == "proxy":
         return
     if pbx["mode"] == "pbx":
@@ -49,8 +50,8 @@ def kamailio_port(pbx):
     return "5060"
 
 
-def generate(config, ctx):
-    pbx = config["pbx"]
+def generate(tx):
+    pbx = tx.new["pbx"]
     if pbx["mode"] == "proxy":
         return {"/etc/asterisk/" + name: None for name in FILES}
     routes = dialplan.routes(pbx)
@@ -62,7 +63,7 @@ def generate(config, ctx):
                   pins={n: mailbox_pin(n, e) for n, e in pbx["extension"].items() if "voicemail" in e},
                   trunks={n: t for n, t in pbx["trunk"].items() if t["enabled"] == "true"},
                   listens=pbx["sip"]["listen"] or [("0.0.0.0", "5060", "udp")])
-    user = ctx.settings.of(NAME, "user")
+    user = tx.settings.of(NAME, "user")
     return {"/etc/asterisk/" + name: File(render("asterisk/" + name, **values),
                                           secret=name in SECRET_FILES, user=user)
             for name in FILES}

@@ -11,9 +11,11 @@ import hashlib
 import ipaddress
 import sqlite3
 
-from . import ServiceError, dialplan
+from . import dialplan
+from .errors import ServiceError
 from .asterisk import ASTERISK_ADDRESS, ASTERISK_PORT
 from .install import File
+from .kamailio_rpc import contacts, rpc, rpc_socket
 from .render import render
 
 NAME = "kamailio"
@@ -34,26 +36,24 @@ CREATE TABLE subscriber (id INTEGER PRIMARY KEY NOT NULL, username VARCHAR(64) D
 """
 
 
-def before_reload(ctx):
-    """Remember the contacts of the running Kamailio (none if it is not running)."""
-    from .state import contacts
+def before_reload(tx):
+    """The contacts of the running Kamailio (none if it is not running)."""
     try:
-        ctx.saved_contacts = contacts(ctx.settings)
+        return contacts(tx.settings)
     except ServiceError:
-        ctx.saved_contacts = []
+        return []
 
 
-def after_reload(ctx, config):
+def after_reload(tx, saved_contacts):
     """Give the restarted Kamailio back the contacts of still-enabled extensions."""
-    from .state import rpc
-    extensions = config["pbx"]["extension"]
-    for aor, c in getattr(ctx, "saved_contacts", []):
+    extensions = tx.new["pbx"]["extension"]
+    for aor, c in saved_contacts:
         ext = extensions.get(aor)
         expires = int(c.get("Expires", 0))
         if ext is None or ext["enabled"] != "true" or expires <= 0:
             continue
         path = c.get("Path") or "0"
-        rpc(ctx.settings, "ul.add", "location", aor, c["Address"], expires, float(c.get("Q", -1)),
+        rpc(tx.settings, "ul.add", "location", aor, c["Address"], expires, float(c.get("Q", -1)),
             "0" if path == "[not set]" else path, int(c.get("Flags", 0)), int(c.get("CFlags", 0)),
             int(c.get("Methods", -1)))
 
@@ -73,8 +73,8 @@ def uri_host(host):
     return "[%s]" % host if ":" in host else host
 
 
-def verify(config, ctx):
-    pbx = config["pbx"]
+def verify(tx):
+    pbx = tx.new["pbx"]
     if pbx["mode"] == "pbx":
         return
     for address, port, transport in listens(pbx):
@@ -109,16 +109,11 @@ def subscribers(pbx):
     return bytes(data)
 
 
-def rpc_socket(settings):
-    """The JSON-RPC datagram socket operational state is read from."""
-    return settings.runtime(NAME) + "/kamailio_rpc.sock"
-
-
-def generate(config, ctx):
-    pbx = config["pbx"]
+def generate(tx):
+    pbx = tx.new["pbx"]
     if pbx["mode"] == "pbx":
         return {CFG: None, DB: None}
-    settings = ctx.settings
+    settings = tx.settings
     user = settings.of(NAME, "user")
     routes = dialplan.routes(pbx)
     for route in routes:

@@ -2,38 +2,13 @@
 unix datagram socket): the YANG `config false` trees pbx/registrations and pbx/calls."""
 
 import datetime
-import json
-import os
-import socket
-import tempfile
 import time
 
-from . import ServiceError
-from .kamailio import rpc_socket
+from .errors import ServiceError
+from .kamailio_rpc import contacts, rpc
 from .settings import Settings
 
-TIMEOUT = 3.0
 DIALOG_STATES = {1: "ringing", 2: "ringing", 3: "answered", 4: "answered"}
-
-
-def rpc(settings, method, *params):
-    """Call METHOD on the running Kamailio; ServiceError if it does not answer."""
-    server = rpc_socket(settings)
-    request = json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params), "id": 1})
-    with tempfile.TemporaryDirectory(prefix="besip-rpc-") as tmp:
-        client = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            client.bind(os.path.join(tmp, "reply"))
-            client.settimeout(TIMEOUT)
-            client.sendto(request.encode(), server)
-            reply = json.loads(client.recv(1 << 20).decode())
-        except (OSError, ValueError) as exc:
-            raise ServiceError("Kamailio does not answer on %s: %s" % (server, exc))
-        finally:
-            client.close()
-    if "error" in reply:
-        raise ServiceError("Kamailio %s: %s" % (method, reply["error"].get("message", reply["error"])))
-    return reply.get("result")
 
 
 def _host(uri):
@@ -43,17 +18,6 @@ def _host(uri):
     if rest.startswith("["):
         return rest[1:rest.index("]")]
     return rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
-
-
-def contacts(settings):
-    """[(AoR, contact fields as ul.dump gives them)] of the running Kamailio."""
-    out = []
-    result = rpc(settings, "ul.dump") or {}
-    for domain in result.get("Domains", []):
-        for aor in domain.get("Domain", {}).get("AoRs", []):
-            info = aor.get("Info", {})
-            out += [(info.get("AoR", ""), c.get("Contact", {})) for c in info.get("Contacts", [])]
-    return out
 
 
 def registrations(settings):
