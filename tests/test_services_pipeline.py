@@ -8,6 +8,7 @@ import pytest
 
 from besip_cli.datastore import tree as T
 from besip_cli.datastore.session import DatastoreError, Session
+from besip_cli.services.shards import shard
 
 KAMAILIO_CFG = "etc/kamailio/kamailio.cfg"
 
@@ -120,11 +121,12 @@ def test_mode_switch_removes_the_other_programs_files(api):
     configure(api, (ext("100", "secret"), "Xk9-strong-1"), (("pbx", "mode"), "pbx"))
     api.commit("pbx only")
     assert not (api.root / KAMAILIO_CFG).exists()
-    assert "[100]" in read(api, "etc/asterisk/pjsip.conf")
+    assert "[100]" in read(api, "etc/asterisk/pjsip.d/extensions-%s.conf" % shard("100"))
     configure(api, (("pbx", "mode"), "proxy"))
     api.commit("proxy only")
     assert (api.root / KAMAILIO_CFG).exists()
     assert not (api.root / "etc/asterisk/pjsip.conf").exists()
+    assert not (api.root / "etc/asterisk/pjsip.d").exists() or not os.listdir(api.root / "etc/asterisk/pjsip.d")
 
 
 def test_target_root_from_environment(api, tmp_path, monkeypatch):
@@ -212,3 +214,44 @@ def test_transaction_tells_what_changed():
     assert tx.changed_keys(("pbx", "extension")) == {"100"}
     added = Transaction({}, new, tuple(T.diff({}, new, sch.roots)), None)
     assert added.changed_keys(("pbx", "extension")) is None
+
+
+def test_one_leaf_change_rewrites_only_its_shard_and_subscriber_row(api):
+    """Among many extensions, a changed secret rewrites the one pjsip shard holding the
+    extension and its subscriber row (in place, in one SQLite transaction); every other
+    shard file stays the very same file."""
+    import sqlite3
+    numbers = [str(100 + i) for i in range(40)]
+    configure(api, *[(ext(n, "secret"), "Xk9-strong-%s" % n) for n in numbers])
+    api.commit("many")
+    shard_dir = api.root / "etc/asterisk/pjsip.d"
+    before = {p.name: os.stat(p).st_ino for p in shard_dir.iterdir()}
+    db = api.root / "etc/kamailio/besip.sqlite"
+    db_inode = os.stat(db).st_ino
+    rows = dict(sqlite3.connect(db).execute("SELECT username, ha1 FROM subscriber").fetchall())
+    configure(api, (ext("117", "secret"), "Xk9-changed-117"))
+    api.commit("one secret")
+    after = {p.name: os.stat(p).st_ino for p in shard_dir.iterdir()}
+    mine = "extensions-%s.conf" % shard("117")
+    assert [n for n in before if before[n] != after[n]] == [mine]
+    assert "Xk9-changed-117" in (shard_dir / mine).read_text()
+    assert os.stat(db).st_ino == db_inode and stat.S_IMODE(os.stat(db).st_mode) == 0o600
+    now = dict(sqlite3.connect(db).execute("SELECT username, ha1 FROM subscriber").fetchall())
+    assert [n for n in numbers if now[n] != rows[n]] == ["117"] and len(now) == len(numbers)
+
+
+def test_failed_reload_puts_the_subscriber_rows_back(api):
+    import sqlite3
+    configure(api, (ext("100", "secret"), "Xk9-strong-1"), (ext("101", "secret"), "Xk9-strong-2"))
+    api.commit("two")
+    db = api.root / "etc/kamailio/besip.sqlite"
+    query = "SELECT username, domain, ha1, ha1b, voicemail, recording FROM subscriber ORDER BY username"
+    rows = sqlite3.connect(db).execute(query).fetchall()
+    settings(api, '[kamailio]\nreload = "exit 4"\n')
+    def edit(cand):
+        del cand["pbx"]["extension"]["101"]
+        cand["pbx"]["extension"]["100"]["secret"] = "Xk9-other-1"
+    api.edit(edit)
+    with pytest.raises(DatastoreError, match="kamailio reload failed"):
+        api.commit("refused")
+    assert sqlite3.connect(db).execute(query).fetchall() == rows and len(rows) == 2

@@ -5,13 +5,16 @@ case is present) or, when no case of that choice is active, when it is the defau
 Non-presence containers are entered so their defaults appear too.
 """
 
+from collections.abc import Mapping
 
-def filled(data, children, skeleton=False):
+
+def filled(data, children, skeleton=False, lazy=False):
     """A copy of DATA with the defaults of absent nodes filled in.
 
     SKELETON (what the service templates read) also gives every absent list {}, leaf-list
     [] and non-presence container, so no template tests for presence; otherwise (RFC 6243
-    report-all) only nodes that carry a default are added."""
+    report-all) only nodes that carry a default are added. LAZY lists fill each entry when
+    it is first read (a commit that renders one entry of 10,000 fills one)."""
     out = {}
     active = _active_cases(data, children)
     for name, node in children.items():
@@ -23,11 +26,12 @@ def filled(data, children, skeleton=False):
             continue
         if node.kind == "list":
             if value is not None or skeleton:
-                out[name] = {k: filled(e, node.children, skeleton) for k, e in (value or {}).items()}
+                out[name] = LazyEntries(value or {}, node.children, skeleton) if lazy else \
+                    {k: filled(e, node.children, skeleton) for k, e in (value or {}).items()}
         elif node.kind == "container":
             if value is None and node.presence:
                 continue
-            inner = filled(value or {}, node.children, skeleton)
+            inner = filled(value or {}, node.children, skeleton, lazy)
             if value is not None or inner or skeleton:
                 out[name] = inner
         elif value is not None:
@@ -66,3 +70,25 @@ def _applies(node, active):
         if node.default_cases[i] != case:
             return False
     return True
+
+
+class LazyEntries(Mapping):
+    """The entries of a list, read-only, each filled in on first access."""
+
+    def __init__(self, raw, children, skeleton):
+        self._raw, self._children, self._skeleton, self._done = raw, children, skeleton, {}
+
+    def __getitem__(self, key):
+        entry = self._done.get(key)
+        if entry is None:
+            entry = self._done[key] = filled(self._raw[key], self._children, self._skeleton, True)
+        return entry
+
+    def __iter__(self):
+        return iter(self._raw)
+
+    def __len__(self):
+        return len(self._raw)
+
+    def __contains__(self, key):
+        return key in self._raw

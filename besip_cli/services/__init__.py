@@ -57,6 +57,6 @@ def apply_commit(old, new, changes, schema, directory):
     roots = touched(changes)
     selected = [s for s in services() if roots & set(s.SUBTREES)]
     if selected:
-        tx = Transaction(filled(old, schema.roots, skeleton=True), filled(new, schema.roots, skeleton=True),
+        tx = Transaction(filled(old, schema.roots, True, lazy=True), filled(new, schema.roots, True, lazy=True),
                          tuple(changes), Settings(directory))
         run(selected, tx)

@@ -9,12 +9,13 @@ phones stay reachable without a location database on flash.
 
 import hashlib
 import ipaddress
+import os
 import sqlite3
 
-from . import dialplan
+from . import dialplan, shards
 from .errors import ServiceError
 from .asterisk import ASTERISK_ADDRESS, ASTERISK_PORT
-from .install import File
+from .install import File, Rows
 from .kamailio_rpc import contacts, rpc, rpc_socket
 from .render import render
 
@@ -89,24 +90,40 @@ def verify(tx):
     dialplan.verify(pbx)
 
 
+def subscriber(number, ext, realm):
+    """The subscriber row of an extension (None: it may not register), HA1s only."""
+    if ext is None or ext["enabled"] != "true":
+        return None
+    ha1 = hashlib.md5(("%s:%s:%s" % (number, realm, ext["secret"])).encode()).hexdigest()
+    ha1b = hashlib.md5(("%s@%s:%s:%s" % (number, realm, realm, ext["secret"])).encode()).hexdigest()
+    return {"username": number, "domain": realm, "ha1": ha1, "ha1b": ha1b,
+            "voicemail": int("voicemail" in ext), "recording": int(ext["recording"] != "never")}
+
+
 def subscribers(pbx):
-    """The SQLite subscriber database (bytes): enabled extensions only, HA1s only."""
+    """The SQLite subscriber database (bytes): enabled extensions only."""
     conn = sqlite3.connect(":memory:")
     conn.executescript(SCHEMA)
-    realm = pbx["domain"]
-    rows = []
-    for number, ext in pbx["extension"].items():
-        if ext["enabled"] != "true":
-            continue
-        ha1 = hashlib.md5(("%s:%s:%s" % (number, realm, ext["secret"])).encode()).hexdigest()
-        ha1b = hashlib.md5(("%s@%s:%s:%s" % (number, realm, realm, ext["secret"])).encode()).hexdigest()
-        rows.append((number, realm, ha1, ha1b, int("voicemail" in ext), int(ext["recording"] != "never")))
+    rows = [subscriber(n, e, pbx["domain"]) for n, e in pbx["extension"].items()]
     conn.executemany("INSERT INTO subscriber (username, domain, ha1, ha1b, voicemail, recording) "
-                     "VALUES (?, ?, ?, ?, ?, ?)", rows)
+                     "VALUES (:username, :domain, :ha1, :ha1b, :voicemail, :recording)",
+                     [r for r in rows if r is not None])
     conn.commit()
     data = conn.serialize()
     conn.close()
     return bytes(data)
+
+
+def subscriber_file(tx):
+    """The whole subscriber table, or only the rows of the changed extensions when the
+    table exists and nothing else it depends on (the realm) changed."""
+    pbx = tx.new["pbx"]
+    keys = shards.changed_entries(tx)
+    if keys is None or not os.path.exists(tx.settings.path(DB)):
+        return File(subscribers(pbx), secret=True, user=tx.settings.of(NAME, "user"))
+    entries = pbx["extension"]
+    return Rows("subscriber", ("username", "domain"),
+                {(n, pbx["domain"]): subscriber(n, entries.get(n), pbx["domain"]) for n in keys})
 
 
 def generate(tx):
@@ -114,7 +131,6 @@ def generate(tx):
     if pbx["mode"] == "pbx":
         return {CFG: None, DB: None}
     settings = tx.settings
-    user = settings.of(NAME, "user")
     routes = dialplan.routes(pbx)
     for route in routes:
         route["regex"] = dialplan.regex(route["pattern"])
@@ -130,4 +146,4 @@ def generate(tx):
                  proxy_pbx=pbx["mode"] == "proxy-pbx",
                  asterisk="sip:%s:%d" % (ASTERISK_ADDRESS, ASTERISK_PORT),
                  asterisk_address=ASTERISK_ADDRESS, asterisk_port=ASTERISK_PORT)
-    return {CFG: File(cfg), DB: File(subscribers(pbx), secret=True, user=user)}
+    return {CFG: File(cfg), DB: subscriber_file(tx)}
