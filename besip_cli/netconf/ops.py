@@ -10,6 +10,7 @@ from ..datastore import codec
 from ..datastore.session import DatastoreError
 from ..datastore.tree import EditError
 from ..datastore.validate import validate as validate_tree
+from .. import services
 from . import defaults, filters, monitoring, notifications
 from .edit import Editor
 from .errors import RpcError, RpcErrors
@@ -129,7 +130,10 @@ def get_config(nc, op, prefixes):
 
 
 def get(nc, op, prefixes):
-    return _data_reply(nc, nc.ds.running, op, prefixes, state=True)
+    """Running plus the `config false` data of the services' state hooks (a program that
+    does not answer reports nothing) and the NETCONF monitoring state."""
+    tree = services.merged(nc.ds.running, services.operational_state(nc.ds.directory))
+    return _data_reply(nc, tree, op, prefixes, state=True)
 
 
 def get_schema(nc, op, _prefixes):

@@ -22,7 +22,8 @@ from .transaction import Transaction
 # Service modules, by name. Each has NAME, SUBTREES (top-level nodes it reads), AFTER
 # (services it must be applied after), verify(tx) and generate(tx) -> {path under the
 # target root: File or None (remove)}, tx being a transaction.Transaction; optionally
-# before_reload(tx) -> saved and after_reload(tx, saved) around its reload command.
+# before_reload(tx) -> saved and after_reload(tx, saved) around its reload command, and
+# state(settings) -> the `config false` data it reports (for `show` and NETCONF <get>).
 SERVICE_MODULES = ("uci_system", "uci_network", "uci_besip", "kamailio", "asterisk")
 
 
@@ -60,3 +61,27 @@ def apply_commit(old, new, changes, schema, directory):
         tx = Transaction(filled(old, schema.roots, True, lazy=True), filled(new, schema.roots, True, lazy=True),
                          tuple(changes), Settings(directory))
         run(selected, tx)
+
+
+def operational_state(directory, strict=False):
+    """The `config false` data of every service's state hook, merged into one tree. A
+    service whose program does not answer adds nothing, or (STRICT) raises ServiceError."""
+    settings = Settings(directory)
+    out = {}
+    for service in services():
+        if hasattr(service, "state"):
+            try:
+                out = merged(out, service.state(settings))
+            except ServiceError:
+                if strict:
+                    raise
+    return out
+
+
+def merged(tree, extra):
+    """A copy of TREE with the nodes of EXTRA added (TREE itself is not changed)."""
+    out = dict(tree)
+    for name, value in extra.items():
+        both = isinstance(value, dict) and isinstance(out.get(name), dict)
+        out[name] = merged(out[name], value) if both else value
+    return out

@@ -12,7 +12,7 @@ import ipaddress
 import os
 import sqlite3
 
-from . import dialplan, shards
+from . import dialplan, shards, state as pbx_state
 from .errors import ServiceError
 from .asterisk import ASTERISK_ADDRESS, ASTERISK_PORT
 from .install import File, Rows
@@ -57,6 +57,11 @@ def after_reload(tx, saved_contacts):
         rpc(tx.settings, "ul.add", "location", aor, c["Address"], expires, float(c.get("Q", -1)),
             "0" if path == "[not set]" else path, int(c.get("Flags", 0)), int(c.get("CFlags", 0)),
             int(c.get("Methods", -1)))
+
+
+def state(settings):
+    """State hook: the `config false` registrations and calls of the running Kamailio."""
+    return {"pbx": pbx_state.pbx_state(settings)}
 
 
 def listens(pbx):

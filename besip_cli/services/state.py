@@ -6,7 +6,6 @@ import time
 
 from .errors import ServiceError
 from .kamailio_rpc import contacts, rpc
-from .settings import Settings
 
 DIALOG_STATES = {1: "ringing", 2: "ringing", 3: "answered", 4: "answered"}
 
@@ -54,24 +53,22 @@ def calls(settings):
     return out
 
 
-def pbx_state(directory):
-    """The `config false` data under /pbx for <get>: {'registrations': ..., 'calls': ...}."""
-    settings = Settings(directory)
+def pbx_state(settings):
+    """The `config false` data under /pbx: {'registrations': ..., 'calls': ...}."""
     return {"registrations": {"registration": registrations(settings)},
             "calls": {"call": calls(settings)}}
 
 
-def show(directory, what):
-    """Lines of `show pbx registrations` or `show pbx calls`."""
-    settings = Settings(directory)
+def show(pbx, what):
+    """Lines of `show pbx registrations` or `show pbx calls` from the state tree PBX."""
     if what == "registrations":
-        rows = sorted(registrations(settings).values(), key=lambda e: (e["extension"], e["contact"]))
+        rows = sorted(pbx["registrations"]["registration"].values(), key=lambda e: (e["extension"], e["contact"]))
         lines = ["%-10s %-40s %-18s %-8s %s" % ("Extension", "Contact", "Source", "Expires", "User agent")]
         lines += ["%-10s %-40s %-18s %-8s %s" % (e["extension"], e["contact"], e.get("source-address", "-"),
                                                  e["expires"], e.get("user-agent", "-")) for e in rows]
         lines.append("%d registered contact(s)." % len(rows))
     else:
-        rows = sorted(calls(settings).values(), key=lambda e: e["start-time"])
+        rows = sorted(pbx["calls"]["call"].values(), key=lambda e: e["start-time"])
         lines = ["%-30s %-30s %-10s %-8s %s" % ("Caller", "Callee", "State", "Seconds", "Call-ID")]
         lines += ["%-30s %-30s %-10s %-8s %s" % (e["caller"], e["callee"], e["state"], e["duration"],
                                                  e["call-id"]) for e in rows]
