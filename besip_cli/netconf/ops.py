@@ -5,6 +5,7 @@ import os
 import signal
 import xml.etree.ElementTree as ET
 
+from .. import auth
 from ..auth import WRITE_ROLES
 from ..datastore import codec
 from ..datastore.session import DatastoreError
@@ -41,7 +42,7 @@ def dispatch(nc, op, prefixes):
 
 
 def _authorize(nc, name):
-    role = nc.ds.role
+    role = auth.process_role(nc.ds) if nc.local else nc.ds.role
     if role is None:
         raise RpcError("access-denied", "user %s may not use this box" % nc.user)
     if name in WRITES and role not in WRITE_ROLES:
