@@ -13,16 +13,11 @@ import time
 import pytest
 
 from conftest import ROOT
+from netconf_fixtures import free_port
 
 PASSWORD = "Fl33t-pass-1"
 CONFIRM = 3
 BOXES = ("box1", "box2", "box3")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
