@@ -3,6 +3,7 @@ and changes nothing: bad values in loaded files, `no LEAF VALUE` with another va
 byte-order mark, text with invisible or line-breaking characters, a new datastore made by
 a typo. (Faults of the data directory itself are in test_durability.py.)"""
 
+import glob
 import json
 import os
 import subprocess
@@ -99,8 +100,8 @@ def test_emoji_and_any_script_are_allowed_in_names(office):
     assert 'full-name "Jiří Čapek 🎉 日本"' in shown
     data = json.loads(office.show("show running-config | display json"))
     assert data["besip-pbx:pbx"]["extension"][0]["display-name"] == "Alice 😀 Nováková"
-    voicemail = os.path.join(office.directory, "root", "etc", "asterisk", "voicemail.conf")
-    assert "Alice 😀 Nováková" in open(voicemail, encoding="utf-8").read()
+    mailboxes = glob.glob(os.path.join(office.directory, "root", "etc", "asterisk", "voicemail.d", "*.conf"))
+    assert any("Alice 😀 Nováková" in open(path, encoding="utf-8").read() for path in mailboxes)
 
 
 INVISIBLE = {"\u2028": "line separator", "\u2029": "paragraph separator",

@@ -7,6 +7,7 @@ everyone and survive a restart (a lock dies with the process that held it).
 """
 
 import contextlib
+import errno
 import fcntl
 import os
 import subprocess
@@ -295,13 +296,13 @@ class Session:
         with self.store.transaction():
             self.store.set_applying(True)
         try:
-            services.apply_commit(self.running, new, changes, self)
+            services.apply_commit(self.running, new, changes, self.schema, self.directory)
         except services.ServiceError as exc:
             with self.store.transaction():
                 self.store.set_applying(False)
-            reason = self.store.unwritable()
-            if reason:                       # the files could not be written: a full disk
-                raise StoreError(reason, tag="resource-denied")
+            cause = exc.__cause__
+            if self.store.unwritable() or getattr(cause, "errno", None) == errno.ENOSPC:
+                raise self.store.refusal(cause) from exc     # the files could not be written
             raise DatastoreError("commit refused: %s" % exc, tag="operation-failed")
         text = self.store.encode(new)
         try:
@@ -370,7 +371,8 @@ class Session:
                 self.refresh()
                 if self.store.applying() != owner:
                     return
-                services.apply_commit({}, self.running, T.diff({}, self.running, self.schema.roots), self)
+                services.apply_commit({}, self.running, T.diff({}, self.running, self.schema.roots),
+                                       self.schema, self.directory)
                 with self.store.transaction():
                     self.store.set_applying(False)
         except (DatastoreError, services.ServiceError) as exc:

@@ -7,6 +7,7 @@ hand-edited database is reported instead of being loaded.
 """
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -141,7 +142,7 @@ class Store:
         """The StoreError for a write that failed with EXC (sqlite3 or OS error)."""
         name = getattr(exc, "sqlite_errorname", "")
         reason = self.read_only or self.unwritable()
-        if reason is None and name == "SQLITE_FULL":
+        if reason is None and (name == "SQLITE_FULL" or getattr(exc, "errno", None) == errno.ENOSPC):
             reason = "Not enough space on %s: nothing was committed" % self.directory
         if reason is not None:
             return StoreError(reason, tag="resource-denied")

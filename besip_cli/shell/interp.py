@@ -232,9 +232,9 @@ class Interpreter:
             kind = tk.keyword({"registrations": "Phones registered to Kamailio",
                                "calls": "Calls in progress through Kamailio"})
             tk.end()
-            from ..services import ServiceError, state
+            from ..services import ServiceError, operational_state, state
             try:
-                lines = state.show(self.session.directory, kind)
+                lines = state.show(operational_state(self.session.directory, strict=True)["pbx"], kind)
             except ServiceError as exc:
                 raise CliError("%% PBX state unavailable: %s" % exc)
             self._emit(lines, stages, line)
