@@ -259,10 +259,7 @@ class Session:
             self.refresh()
             self._check_unlocked("running", "candidate")
             pending = self.store.pending()
-            if pending and pending[3] and persist_id != pending[3]:
-                raise DatastoreError("a confirmed commit with a persist id is pending; "
-                                     "give its persist-id to confirm or extend it",
-                                     tag="invalid-value")
+            self._may_confirm(pending, persist_id)
             changes = T.diff(self.running, self.candidate, self.schema.roots)
             problems = validate(self.schema, self.engine, self.running, self.candidate,
                                 changes=changes)
@@ -281,6 +278,30 @@ class Session:
             if confirmed:
                 self._spawn_timer()
             return commit_id
+
+    def _may_confirm(self, pending, persist_id):
+        """Refuse a commit that may not confirm PENDING (RFC 6241 8.4): with a persist id,
+        only a commit naming it; without, only the session that made it while that session
+        lives (the commit of a session that ended may be confirmed by any session)."""
+        if not pending:
+            return
+        if pending[3]:
+            if persist_id != pending[3]:
+                raise DatastoreError("a confirmed commit with a persist id is pending; "
+                                     "give its persist-id to confirm or extend it",
+                                     tag="invalid-value")
+            return
+        owner = pending[4]
+        if owner == self.id:
+            return
+        with self.store.transaction():
+            self.store.reap_sessions()
+        row = self.store.session_info(owner)
+        if row is not None:
+            raise DatastoreError("confirmed commit %d of %s (%s session %d, pid %d) is pending; "
+                                 "only that session may confirm it"
+                                 % (pending[0], row[1], row[2], owner, row[3]),
+                                 tag="in-use", info={"session-id": owner})
 
     def revision_before(self, commit_id):
         """The revision running had before COMMIT_ID (0: the empty configuration)."""

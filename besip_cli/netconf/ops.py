@@ -241,10 +241,6 @@ def commit(nc, op, _prefixes):
                        info={"bad-element": "confirm-timeout"})
     persist = text(_child(op, "persist")) or None
     persist_id = text(_child(op, "persist-id")) or None
-    pending = nc.ds.store.pending()
-    if pending and not pending[3] and pending[4] != nc.id and persist_id is None:
-        raise RpcError("in-use", "a confirmed commit of session %d is pending; only that session "
-                       "may confirm it" % pending[4], info={"session-id": pending[4]})
     nc.ds.commit(confirmed=int(timeout) if confirmed else None, persist=persist,
                  persist_id=persist_id)
 

@@ -1,0 +1,50 @@
+"""Sessions of different front-ends on one datastore: a NETCONF session (ncclient over the
+built-in SSH server) against `besip -c` scripts and the shell, with the rules kept by the
+datastore for all of them."""
+
+from ncclient.operations import RPCError
+
+from netconf_fixtures import box, connect, sshd  # noqa: F401
+
+SYS = "urn:besip:params:xml:ns:yang:besip-system"
+
+
+def cfg(body):
+    return ('<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><system xmlns="%s">%s'
+            '</system></config>' % (SYS, body))
+
+
+def hostname(m):
+    flt = '<system xmlns="%s"><hostname/></system>' % SYS
+    return m.get_config("running", filter=("subtree", flt)).data.findtext(".//{%s}hostname" % SYS)
+
+
+def test_another_sessions_commit_does_not_confirm_a_netconf_confirmed_commit(sshd, box):
+    """RFC 6241 8.4: without a persist id only the session that made the confirmed commit
+    confirms it; a script's plain commit is refused and the commit stays pending."""
+    box.config("system hostname before-confirm", "commit")
+    with connect(sshd) as m:
+        m.edit_config(target="candidate", config=cfg("<hostname>on-trial</hostname>"))
+        m.commit(confirmed=True, timeout="120")
+        proc = box("configure", "system hostname from-script", "commit")
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0
+        assert "% confirmed commit" in out and "netconf session %d" % int(m.session_id) in out, out
+        assert "only that session may confirm it" in out
+        assert "from-script" not in box.show()
+        m.cancel_commit()                        # still pending: cancelling reverts it
+        assert hostname(m) == "before-confirm"
+
+
+def test_netconf_commit_does_not_confirm_another_netconf_sessions_confirmed_commit(sshd, box):
+    with connect(sshd) as a, connect(sshd) as b:
+        a.edit_config(target="candidate", config=cfg("<hostname>a-trial</hostname>"))
+        a.commit(confirmed=True, timeout="120")
+        try:
+            b.commit()
+        except RPCError as exc:
+            assert exc.tag == "in-use" and "session %s" % a.session_id in exc.message
+        else:
+            raise AssertionError("session b confirmed session a's confirmed commit")
+        a.commit()                               # the owner confirms
+        assert hostname(b) == "a-trial"
