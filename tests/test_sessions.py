@@ -48,3 +48,14 @@ def test_netconf_commit_does_not_confirm_another_netconf_sessions_confirmed_comm
             raise AssertionError("session b confirmed session a's confirmed commit")
         a.commit()                               # the owner confirms
         assert hostname(b) == "a-trial"
+
+
+def test_confirming_a_confirmed_commit_in_the_shell_says_commit_complete(besip):
+    besip.config("system hostname base", "commit")
+    same = besip.config("system hostname trial", "commit confirmed 60s", "commit").stdout
+    assert same.endswith("Commit complete.\n") and "No modifications" not in same, same
+    assert "confirmed-pending" not in besip.show("show configuration commit list")
+    besip.config("system hostname trial-2", "commit confirmed 60s")
+    later = besip.config("commit").stdout              # a later script confirms it
+    assert later == "Commit complete.\n", later
+    assert "confirmed-pending" not in besip.show("show configuration commit list")

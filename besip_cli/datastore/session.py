@@ -279,6 +279,10 @@ class Session:
                 self._spawn_timer()
             return commit_id
 
+    def pending(self):
+        """The pending confirmed commit's row, or None."""
+        return self.store.pending()
+
     def _may_confirm(self, pending, persist_id):
         """Refuse a commit that may not confirm PENDING (RFC 6241 8.4): with a persist id,
         only a commit naming it; without, only the session that made it while that session

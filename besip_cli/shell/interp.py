@@ -261,7 +261,7 @@ class Interpreter:
             text = comment + (" [%s]" % label if label else "")
             lines.append("%-4d %-6d %-12s %-14s %-19s %s" % (
                 index, cid, user, client, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)), text))
-        pending = self.session.store.pending()
+        pending = self.session.pending()
         if pending:
             lines.append("Commit %d is confirmed-pending: rolled back at %s unless confirmed."
                          % (pending[0], time.strftime("%H:%M:%S", time.localtime(pending[2]))))
@@ -401,6 +401,7 @@ class Interpreter:
                                details=self._problem_lines(problems))
             self.out.write("Validation complete\n")
             return
+        confirming = self.session.pending() is not None
         try:
             commit_id = self.session.commit(comment, label, confirmed)
         except DatastoreError as exc:
@@ -410,7 +411,7 @@ class Interpreter:
         if confirmed:
             self.out.write("Commit confirmed: it will be rolled back in %s unless confirmed "
                            "by another commit.\n" % _describe(confirmed))
-        if commit_id is None and not confirmed:
+        if commit_id is None and not confirmed and not confirming:
             self.out.write("% No modifications to commit.\n")
         else:
             self.out.write("Commit complete.\n")
