@@ -59,3 +59,16 @@ def test_confirming_a_confirmed_commit_in_the_shell_says_commit_complete(besip):
     later = besip.config("commit").stdout              # a later script confirms it
     assert later == "Commit complete.\n", later
     assert "confirmed-pending" not in besip.show("show configuration commit list")
+
+
+def test_commit_check_runs_the_services_verify_step(office):
+    """`commit check` refuses what `commit` refuses (the services' verify), writing nothing."""
+    for edit, reason in (("pbx route bad pattern 0[1- extension 100", "dial pattern '0[1-' is malformed"),
+                         ("pbx sip listen 127.0.0.1 5061 tls", "TLS needs a certificate")):
+        checked = office("configure", edit, "commit check")
+        assert checked.returncode != 0, checked.stdout
+        assert "% Validation failed: " in checked.stderr and reason in checked.stderr, checked.stderr
+        committed = office("configure", edit, "commit")
+        assert committed.returncode != 0 and reason in committed.stderr, committed.stderr
+    assert "Validation complete" in office("configure", "system hostname fine", "commit check",
+                                           check=0).stdout

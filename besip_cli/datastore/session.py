@@ -248,9 +248,18 @@ class Session:
     # ---------------------------------------------------------------- commit
 
     def check(self):
-        """Problems that would refuse a commit of the candidate (empty if none)."""
+        """Problems that would refuse a commit of the candidate (empty if none); if there
+        are none, the services' verify step runs too and its refusal is raised."""
         self.refresh()
-        return validate(self.schema, self.engine, self.running, self.candidate)
+        changes = T.diff(self.running, self.candidate, self.schema.roots)
+        problems = validate(self.schema, self.engine, self.running, self.candidate, changes=changes)
+        if not problems:
+            try:
+                services.verify_commit(self.running, self.candidate, changes, self.schema,
+                                       self.directory)
+            except services.ServiceError as exc:
+                raise DatastoreError("Validation failed: %s" % exc, tag="operation-failed")
+        return problems
 
     def commit(self, comment="", label="", confirmed=None, persist=None, persist_id=None):
         """Make the candidate running. CONFIRMED is a timeout in seconds: the commit is
