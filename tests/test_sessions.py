@@ -2,9 +2,12 @@
 built-in SSH server) against `besip -c` scripts and the shell, with the rules kept by the
 datastore for all of them."""
 
+import sys
+
 from ncclient.operations import RPCError
 
 from netconf_fixtures import box, connect, sshd  # noqa: F401
+from terminal import Terminal
 
 SYS = "urn:besip:params:xml:ns:yang:besip-system"
 
@@ -72,3 +75,25 @@ def test_commit_check_runs_the_services_verify_step(office):
         assert committed.returncode != 0 and reason in committed.stderr, committed.stderr
     assert "Validation complete" in office("configure", "system hostname fine", "commit check",
                                            check=0).stdout
+
+
+def test_configure_says_at_once_that_netconf_holds_a_lock(sshd, box, env):
+    term = Terminal([sys.executable, "-m", "besip_cli", "--datastore", box.directory],
+                    dict(env, TERM="xterm-256color"))
+    try:
+        with connect(sshd) as m:
+            m.lock("candidate")
+            shown = "\n".join(term.command("configure"))
+            locked = "%% The candidate configuration is locked by admin (netconf session %s" % m.session_id
+            assert locked in shown, shown
+            assert not term.wait_prompt().endswith("(config)#")
+            m.unlock("candidate")
+            m.lock("running")
+            shown = "\n".join(term.command("configure"))
+            assert "% Warning: the running configuration is locked by admin (netconf session" \
+                   in shown, shown
+            assert term.wait_prompt().endswith("(config)#")
+            term.command("end")
+            m.unlock("running")
+    finally:
+        term.close()

@@ -194,6 +194,8 @@ class Interpreter:
                     self.session.unlock("candidate")
                     raise
                 self.exclusive = True
+            else:
+                self._say_locks()
             if self.on_configure is not None:
                 self.on_configure()
             self.mode = Context()
@@ -545,6 +547,18 @@ class Interpreter:
         tk.keyword({verb: EXEC_VERBS[verb] for verb in ("show", "terminal")})
         tk.i -= 1
         self._exec(tk, stages, line)
+
+    def _say_locks(self):
+        """Before entering configuration mode: refuse if another session locks the
+        candidate; warn if it locks running (edits work, commits are refused)."""
+        holder = self.session.holder("candidate")
+        if holder:
+            raise CliError("%% The candidate configuration is locked by %s; no edits are "
+                           "possible until it is unlocked." % holder)
+        holder = self.session.holder("running")
+        if holder:
+            self.out.write("%% Warning: the running configuration is locked by %s; commits "
+                           "are refused until it is unlocked.\n" % holder)
 
     def _leave_config(self):
         if self.on_leave is not None and self.session.dirty():
