@@ -279,7 +279,7 @@ class Session:
             commit_id = self.install(new, comment, label, changes=changes)
             with self.store.transaction():
                 if confirmed:
-                    restore = pending[1] if pending else (self.revision_before(commit_id))
+                    restore = pending.restore_id if pending else (self.revision_before(commit_id))
                     self.store.set_pending(commit_id or self.revision, restore,
                                            time.time() + confirmed, persist, self.id)
                 elif pending:
@@ -289,7 +289,7 @@ class Session:
             return commit_id
 
     def pending(self):
-        """The pending confirmed commit's row, or None."""
+        """The pending confirmed commit (a store.Pending), or None."""
         return self.store.pending()
 
     def _may_confirm(self, pending, persist_id):
@@ -298,13 +298,13 @@ class Session:
         lives (the commit of a session that ended may be confirmed by any session)."""
         if not pending:
             return
-        if pending[3]:
-            if persist_id != pending[3]:
+        if pending.persist:
+            if persist_id != pending.persist:
                 raise DatastoreError("a confirmed commit with a persist id is pending; "
                                      "give its persist-id to confirm or extend it",
                                      tag="invalid-value")
             return
-        owner = pending[4]
+        owner = pending.session
         if owner == self.id:
             return
         with self.store.transaction():
@@ -313,7 +313,7 @@ class Session:
         if row is not None:
             raise DatastoreError("confirmed commit %d of %s (%s session %d, pid %d) is pending; "
                                  "only that session may confirm it"
-                                 % (pending[0], row[1], row[2], owner, row[3]),
+                                 % (pending.commit_id, row[1], row[2], owner, row[3]),
                                  tag="in-use", info={"session-id": owner})
 
     def revision_before(self, commit_id):
@@ -423,19 +423,18 @@ class Session:
         pending = self.store.pending()
         if not pending:
             return
-        deadline, timer_pid, timer_start = pending[2], pending[5], pending[6]
-        if time.time() >= deadline:
+        if time.time() >= pending.deadline:
             self.revert_pending()
-        elif not timer_pid or not alive(timer_pid, timer_start):
+        elif not pending.timer_pid or not alive(pending.timer_pid, pending.timer_start):
             self._spawn_timer()
 
     def revert_pending(self, cancelled=False):
         """Roll back the pending confirmed commit (on expiry, or cancel-commit)."""
         with self._commit_lock():
             pending = self.store.pending()
-            if not pending or (not cancelled and time.time() < pending[2]):
+            if not pending or (not cancelled and time.time() < pending.deadline):
                 return False
-            commit_id, restore_id = pending[0], pending[1]
+            commit_id, restore_id = pending.commit_id, pending.restore_id
             old = self.store.revision(restore_id) if restore_id else {}
             if old is None:
                 old = {}

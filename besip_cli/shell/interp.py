@@ -266,7 +266,7 @@ class Interpreter:
         pending = self.session.pending()
         if pending:
             lines.append("Commit %d is confirmed-pending: rolled back at %s unless confirmed."
-                         % (pending[0], time.strftime("%H:%M:%S", time.localtime(pending[2]))))
+                         % (pending.commit_id, time.strftime("%H:%M:%S", time.localtime(pending.deadline))))
         return lines
 
     def _commit_changes(self, commit_id):
