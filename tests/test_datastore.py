@@ -177,6 +177,9 @@ def test_confirmed_commit_with_persist_id(session):
     session.commit(confirmed=60, persist="token-1")
     with pytest.raises(DatastoreError, match="persist"):
         session.commit()
+    pending = session.pending()
+    assert (pending.persist, pending.session) == ("token-1", session.id)
+    assert pending.commit_id == session.revision and pending.deadline > time.time()
     session.commit(persist_id="token-1")                    # confirms
     assert session.store.pending() is None
     assert session.running["system"]["hostname"] == "p1"
@@ -200,7 +203,7 @@ def test_datastore_of_an_earlier_build_is_upgraded(tmp_path, env):
         hostname = again.schema.find(("system", "hostname"))
         again.edit(lambda t: T.set_leaf(t, again.schema, ("system",), hostname, "upgraded"))
         again.commit(confirmed=60)
-        assert again.store.pending()[6] != ""            # the timer's start time is kept
+        assert again.pending().timer_start != ""            # the timer's start time is kept
         again.commit()
     finally:
         again.close()

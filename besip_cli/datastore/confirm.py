@@ -19,10 +19,10 @@ def main(directory):
         with session.store.transaction():
             session.store.set_timer(os.getpid())
         while True:
-            pending = session.store.pending()
+            pending = session.pending()
             if not pending:
                 return 0
-            delay = pending[2] - time.time()
+            delay = pending.deadline - time.time()
             if delay <= 0:
                 try:
                     session.revert_pending()

@@ -248,9 +248,18 @@ class Session:
     # ---------------------------------------------------------------- commit
 
     def check(self):
-        """Problems that would refuse a commit of the candidate (empty if none)."""
+        """Problems that would refuse a commit of the candidate (empty if none); if there
+        are none, the services' verify step runs too and its refusal is raised."""
         self.refresh()
-        return validate(self.schema, self.engine, self.running, self.candidate)
+        changes = T.diff(self.running, self.candidate, self.schema.roots)
+        problems = validate(self.schema, self.engine, self.running, self.candidate, changes=changes)
+        if not problems:
+            try:
+                services.verify_commit(self.running, self.candidate, changes, self.schema,
+                                       self.directory)
+            except services.ServiceError as exc:
+                raise DatastoreError("Validation failed: %s" % exc, tag="operation-failed")
+        return problems
 
     def commit(self, comment="", label="", confirmed=None, persist=None, persist_id=None):
         """Make the candidate running. CONFIRMED is a timeout in seconds: the commit is
@@ -259,10 +268,7 @@ class Session:
             self.refresh()
             self._check_unlocked("running", "candidate")
             pending = self.store.pending()
-            if pending and pending[3] and persist_id != pending[3]:
-                raise DatastoreError("a confirmed commit with a persist id is pending; "
-                                     "give its persist-id to confirm or extend it",
-                                     tag="invalid-value")
+            self._may_confirm(pending, persist_id)
             changes = T.diff(self.running, self.candidate, self.schema.roots)
             problems = validate(self.schema, self.engine, self.running, self.candidate,
                                 changes=changes)
@@ -273,7 +279,7 @@ class Session:
             commit_id = self.install(new, comment, label, changes=changes)
             with self.store.transaction():
                 if confirmed:
-                    restore = pending[1] if pending else (self.revision_before(commit_id))
+                    restore = pending.restore_id if pending else (self.revision_before(commit_id))
                     self.store.set_pending(commit_id or self.revision, restore,
                                            time.time() + confirmed, persist, self.id)
                 elif pending:
@@ -281,6 +287,34 @@ class Session:
             if confirmed:
                 self._spawn_timer()
             return commit_id
+
+    def pending(self):
+        """The pending confirmed commit (a store.Pending), or None."""
+        return self.store.pending()
+
+    def _may_confirm(self, pending, persist_id):
+        """Refuse a commit that may not confirm PENDING (RFC 6241 8.4): with a persist id,
+        only a commit naming it; without, only the session that made it while that session
+        lives (the commit of a session that ended may be confirmed by any session)."""
+        if not pending:
+            return
+        if pending.persist:
+            if persist_id != pending.persist:
+                raise DatastoreError("a confirmed commit with a persist id is pending; "
+                                     "give its persist-id to confirm or extend it",
+                                     tag="invalid-value")
+            return
+        owner = pending.session
+        if owner == self.id:
+            return
+        with self.store.transaction():
+            self.store.reap_sessions()
+        row = self.store.session_info(owner)
+        if row is not None:
+            raise DatastoreError("confirmed commit %d of %s (%s session %d, pid %d) is pending; "
+                                 "only that session may confirm it"
+                                 % (pending.commit_id, row[1], row[2], owner, row[3]),
+                                 tag="in-use", info={"session-id": owner})
 
     def revision_before(self, commit_id):
         """The revision running had before COMMIT_ID (0: the empty configuration)."""
@@ -389,19 +423,18 @@ class Session:
         pending = self.store.pending()
         if not pending:
             return
-        deadline, timer_pid, timer_start = pending[2], pending[5], pending[6]
-        if time.time() >= deadline:
+        if time.time() >= pending.deadline:
             self.revert_pending()
-        elif not timer_pid or not alive(timer_pid, timer_start):
+        elif not pending.timer_pid or not alive(pending.timer_pid, pending.timer_start):
             self._spawn_timer()
 
     def revert_pending(self, cancelled=False):
         """Roll back the pending confirmed commit (on expiry, or cancel-commit)."""
         with self._commit_lock():
             pending = self.store.pending()
-            if not pending or (not cancelled and time.time() < pending[2]):
+            if not pending or (not cancelled and time.time() < pending.deadline):
                 return False
-            commit_id, restore_id = pending[0], pending[1]
+            commit_id, restore_id = pending.commit_id, pending.restore_id
             old = self.store.revision(restore_id) if restore_id else {}
             if old is None:
                 old = {}

@@ -15,6 +15,7 @@ import sqlite3
 import time
 import urllib.parse
 import zlib
+from dataclasses import dataclass
 
 from .tree import entry_key
 
@@ -334,8 +335,10 @@ class Store:
     # -- confirmed commit
 
     def pending(self):
-        return self.db.execute("SELECT commit_id, restore_id, deadline, persist, session, "
-                               "timer_pid, timer_start FROM pending_confirm").fetchone()
+        """The pending confirmed commit (a Pending), or None."""
+        row = self.db.execute("SELECT commit_id, restore_id, deadline, persist, session, "
+                              "timer_pid, timer_start FROM pending_confirm").fetchone()
+        return Pending(*row) if row else None
 
     def set_pending(self, commit_id, restore_id, deadline, persist, session):
         self.db.execute("INSERT OR REPLACE INTO pending_confirm VALUES (1, ?, ?, ?, ?, ?, 0, '')",
@@ -365,6 +368,21 @@ class Store:
 
     def close(self):
         self.db.close()
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A confirmed commit waiting for its confirmation: COMMIT_ID is reverted to
+    RESTORE_ID (0: empty) at DEADLINE (epoch seconds) unless confirmed; PERSIST is its
+    persist id (None: only SESSION may confirm it); TIMER_PID/TIMER_START name the
+    process that reverts it (0 before it is started)."""
+    commit_id: int
+    restore_id: int
+    deadline: float
+    persist: str | None
+    session: int
+    timer_pid: int
+    timer_start: str
 
 
 class _Transaction:

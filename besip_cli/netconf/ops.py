@@ -241,25 +241,21 @@ def commit(nc, op, _prefixes):
                        info={"bad-element": "confirm-timeout"})
     persist = text(_child(op, "persist")) or None
     persist_id = text(_child(op, "persist-id")) or None
-    pending = nc.ds.store.pending()
-    if pending and not pending[3] and pending[4] != nc.id and persist_id is None:
-        raise RpcError("in-use", "a confirmed commit of session %d is pending; only that session "
-                       "may confirm it" % pending[4], info={"session-id": pending[4]})
     nc.ds.commit(confirmed=int(timeout) if confirmed else None, persist=persist,
                  persist_id=persist_id)
 
 
 def cancel_commit(nc, op, _prefixes):
     persist_id = text(_child(op, "persist-id")) or None
-    pending = nc.ds.store.pending()
+    pending = nc.ds.pending()
     if not pending:
         raise RpcError("operation-failed", "no confirmed commit is pending")
-    if pending[3] and persist_id != pending[3]:
+    if pending.persist and persist_id != pending.persist:
         raise RpcError("invalid-value", "the pending confirmed commit needs its persist-id",
                        info={"bad-element": "persist-id"})
-    if not pending[3] and pending[4] != nc.id:
-        raise RpcError("in-use", "the pending confirmed commit belongs to session %d" % pending[4],
-                       info={"session-id": pending[4]})
+    if not pending.persist and pending.session != nc.id:
+        raise RpcError("in-use", "the pending confirmed commit belongs to session %d" % pending.session,
+                       info={"session-id": pending.session})
     nc.ds.revert_pending(cancelled=True)
 
 
@@ -282,8 +278,8 @@ def kill_session(nc, op, _prefixes):
     row = nc.ds.store.session_info(sid)
     if row is None:
         raise RpcError("invalid-value", "no session %d" % sid, info={"bad-element": "session-id"})
-    pending = nc.ds.store.pending()
-    if pending and pending[4] == sid and not pending[3]:
+    pending = nc.ds.pending()
+    if pending and pending.session == sid and not pending.persist:
         nc.ds.revert_pending(cancelled=True)
     other = live_session(sid)
     alone = [r for r in nc.ds.store.sessions() if r[3] == row[3]] == [row]

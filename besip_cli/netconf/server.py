@@ -92,8 +92,8 @@ class NetconfSession:
         if self.subscription:
             self.subscription.stop()
         try:
-            pending = self.ds.store.pending()
-            if pending and pending[4] == self.id and not pending[3]:
+            pending = self.ds.pending()
+            if pending and pending.session == self.id and not pending.persist:
                 self.ds.revert_pending(cancelled=True)
         except Exception:      # the session must end whatever the datastore says
             pass

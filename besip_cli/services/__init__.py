@@ -52,15 +52,31 @@ def touched(changes):
     return {c.path[0][0] if isinstance(c.path[0], tuple) else c.path[0] for c in changes}
 
 
-def apply_commit(old, new, changes, schema, directory):
-    """Run every service whose subtree CHANGES (from OLD to NEW) touch, with the settings
-    of the data DIRECTORY; raise ServiceError to refuse."""
+def _selected(old, new, changes, schema, directory):
+    """The services whose subtree CHANGES (from OLD to NEW) touch, and their Transaction
+    with the settings of the data DIRECTORY (None if no service is touched)."""
     roots = touched(changes)
     selected = [s for s in services() if roots & set(s.SUBTREES)]
+    if not selected:
+        return [], None
+    return selected, Transaction(filled(old, schema.roots, True, lazy=True),
+                                 filled(new, schema.roots, True, lazy=True),
+                                 tuple(changes), Settings(directory))
+
+
+def apply_commit(old, new, changes, schema, directory):
+    """Run every service whose subtree CHANGES (from OLD to NEW) touch; raise
+    ServiceError to refuse."""
+    selected, tx = _selected(old, new, changes, schema, directory)
     if selected:
-        tx = Transaction(filled(old, schema.roots, True, lazy=True), filled(new, schema.roots, True, lazy=True),
-                         tuple(changes), Settings(directory))
         run(selected, tx)
+
+
+def verify_commit(old, new, changes, schema, directory):
+    """Only the verify step of apply_commit (for `commit check`): nothing is written."""
+    selected, tx = _selected(old, new, changes, schema, directory)
+    for service in selected:
+        service.verify(tx)
 
 
 def operational_state(directory, strict=False):

@@ -194,6 +194,8 @@ class Interpreter:
                     self.session.unlock("candidate")
                     raise
                 self.exclusive = True
+            else:
+                self._say_locks()
             if self.on_configure is not None:
                 self.on_configure()
             self.mode = Context()
@@ -261,10 +263,10 @@ class Interpreter:
             text = comment + (" [%s]" % label if label else "")
             lines.append("%-4d %-6d %-12s %-14s %-19s %s" % (
                 index, cid, user, client, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)), text))
-        pending = self.session.store.pending()
+        pending = self.session.pending()
         if pending:
             lines.append("Commit %d is confirmed-pending: rolled back at %s unless confirmed."
-                         % (pending[0], time.strftime("%H:%M:%S", time.localtime(pending[2]))))
+                         % (pending.commit_id, time.strftime("%H:%M:%S", time.localtime(pending.deadline))))
         return lines
 
     def _commit_changes(self, commit_id):
@@ -401,6 +403,7 @@ class Interpreter:
                                details=self._problem_lines(problems))
             self.out.write("Validation complete\n")
             return
+        confirming = self.session.pending() is not None
         try:
             commit_id = self.session.commit(comment, label, confirmed)
         except DatastoreError as exc:
@@ -410,7 +413,7 @@ class Interpreter:
         if confirmed:
             self.out.write("Commit confirmed: it will be rolled back in %s unless confirmed "
                            "by another commit.\n" % _describe(confirmed))
-        if commit_id is None and not confirmed:
+        if commit_id is None and not confirmed and not confirming:
             self.out.write("% No modifications to commit.\n")
         else:
             self.out.write("Commit complete.\n")
@@ -544,6 +547,18 @@ class Interpreter:
         tk.keyword({verb: EXEC_VERBS[verb] for verb in ("show", "terminal")})
         tk.i -= 1
         self._exec(tk, stages, line)
+
+    def _say_locks(self):
+        """Before entering configuration mode: refuse if another session locks the
+        candidate; warn if it locks running (edits work, commits are refused)."""
+        holder = self.session.holder("candidate")
+        if holder:
+            raise CliError("%% The candidate configuration is locked by %s; no edits are "
+                           "possible until it is unlocked." % holder)
+        holder = self.session.holder("running")
+        if holder:
+            self.out.write("%% Warning: the running configuration is locked by %s; commits "
+                           "are refused until it is unlocked.\n" % holder)
 
     def _leave_config(self):
         if self.on_leave is not None and self.session.dirty():
