@@ -1,5 +1,12 @@
 """Secrets at rest and in output: crypt(3) hashes for login passwords, and `$9$` tokens
-(AES-SIV under this box's key, deterministic so diffs stay stable) for SIP secrets."""
+for SIP secrets.
+
+Token forms (all start `$9$`, so every loader recognises them):
+- `$9$2$...`  AES-GCM under this box's key, a fresh nonce each time, the clear text padded
+  to a multiple of 32 bytes: equal secrets give different tokens, the length is hidden.
+- `$9$p$...`  the same under a key derived (scrypt) from an export passphrase
+  ($BESIP_PASSPHRASE): any box given the passphrase decrypts it.
+- `$9$...`    (no version) AES-SIV of earlier builds, still decrypted."""
 
 import base64
 import os
@@ -8,38 +15,83 @@ import secrets as _random
 from ..fsutil import write_atomic
 
 PREFIX = "$9$"
+BOX = PREFIX + "2$"
+PORTABLE = PREFIX + "p$"
 KEY_FILE = "secret.key"
+PASSPHRASE_ENV = "BESIP_PASSPHRASE"
+BUCKET = 32                    # clear text is padded to a multiple of this many bytes
+_NONCE = 12
+_SALT = 16
 
 
 class SecretError(ValueError):
     pass
 
 
+def _b64(raw):
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(body):
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+
+
+def _pad(text):
+    """TEXT as bytes, ended by 0x80 and zeros up to the next multiple of BUCKET."""
+    raw = text.encode("utf-8") + b"\x80"
+    return raw + b"\0" * (-len(raw) % BUCKET)
+
+
+def _unpad(raw):
+    return raw[:raw.rindex(b"\x80")].decode("utf-8")
+
+
+def _seal(key, text):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    nonce = _random.token_bytes(_NONCE)
+    return nonce + AESGCM(key).encrypt(nonce, _pad(text), None)
+
+
+def _open(key, raw):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    return _unpad(AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], None))
+
+
+def passphrase():
+    """The export passphrase from $BESIP_PASSPHRASE (an environment variable, not an
+    argument, so that `ps` does not show it); SecretError when unset."""
+    value = os.environ.get(PASSPHRASE_ENV, "")
+    if not value:
+        raise SecretError("portable secrets need the export passphrase in the environment "
+                          "variable %s" % PASSPHRASE_ENV)
+    return value
+
+
 class Keyring:
-    """The box's secret key, created on first use in the data directory (mode 0600)."""
+    """The box's secret key, created on first use in the data directory (mode 0600), and
+    the passphrase-derived keys of portable tokens."""
 
     def __init__(self, directory):
         self.path = os.path.join(directory, KEY_FILE)
-        self._cipher = None
-        self._tokens = {}        # clear text -> token: the encryption is deterministic
-
-    def _aead(self):
-        if self._cipher is None:
-            from cryptography.hazmat.primitives.ciphers.aead import AESSIV
-            self._cipher = AESSIV(self._key())
-        return self._cipher
+        self._box = None
+        self._siv = None
+        self._derived = {}       # (passphrase, salt) -> key: scrypt once per salt
+        self._salts = {}         # passphrase -> the salt of this process's exports
+        self._tokens = {}        # (kind, clear text) -> tokens handed out, in order
 
     def _key(self):
-        try:
-            with open(self.path, "rb") as handle:
-                key = handle.read()
-        except FileNotFoundError:
-            key = self._create()
-        if len(key) != 64:
-            raise SecretError("%s is damaged (%d bytes instead of 64): restore it from a "
-                              "backup; without it the SIP secrets cannot be shown or "
-                              "loaded back" % (self.path, len(key)))
-        return key
+        if self._box is None:
+            try:
+                with open(self.path, "rb") as handle:
+                    key = handle.read()
+            except FileNotFoundError:
+                key = self._create()
+            if len(key) != 64:
+                raise SecretError("%s is damaged (%d bytes instead of 64): restore it from "
+                                  "a backup; without it the SIP secrets cannot be shown or "
+                                  "loaded back" % (self.path, len(key)))
+            self._box = key
+        return self._box
 
     def _create(self):
         """A new key, written whole before it appears under its name (a kill at any
@@ -54,23 +106,61 @@ class Keyring:
                 key = handle.read()
         return key
 
-    def conceal(self, text):
-        token = self._tokens.get(text)
-        if token is None:
-            raw = self._aead().encrypt(text.encode("utf-8"), None)
-            token = self._tokens[text] = PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
-        return token
+    def _derive(self, phrase, salt):
+        key = self._derived.get((phrase, salt))
+        if key is None:
+            from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+            key = Scrypt(salt=salt, length=32, n=2 ** 15, r=8, p=1).derive(phrase.encode())
+            self._derived[(phrase, salt)] = key
+        return key
+
+    def _encrypt(self, portable, text):
+        if not portable:
+            return BOX + _b64(_seal(self._key()[:32], text))
+        phrase = passphrase()
+        salt = self._salts.setdefault(phrase, _random.token_bytes(_SALT))
+        return PORTABLE + _b64(salt + _seal(self._derive(phrase, salt), text))
+
+    def concealer(self, portable=False):
+        """A function turning clear text into tokens for one output. The n-th occurrence of
+        a secret in an output reuses the n-th token this keyring made for it, so showing an
+        unchanged tree again gives the same text, while equal secrets in one output get
+        different tokens."""
+        seen = {}
+
+        def conceal(text):
+            index = seen[text] = seen.get(text, -1) + 1
+            made = self._tokens.setdefault((portable, text), [])
+            if index == len(made):
+                made.append(self._encrypt(portable, text))
+            return made[index]
+        return conceal
 
     def reveal(self, token):
-        """Clear text of a `$9$` token made by this box."""
+        """Clear text of a `$9$` token made by this box, or portable with the passphrase."""
         from cryptography.exceptions import InvalidTag
-        body = token[len(PREFIX):]
         try:
-            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            return self._aead().decrypt(raw, None).decode("utf-8")
+            if token.startswith(PORTABLE):
+                raw = _unb64(token[len(PORTABLE):])
+                key = self._derive(passphrase(), raw[:_SALT])
+                return _open(key, raw[_SALT:])
+            if token.startswith(BOX):
+                return _open(self._key()[:32], _unb64(token[len(BOX):]))
+            return self._reveal_siv(token)
         except (ValueError, InvalidTag):
+            if token.startswith(PORTABLE):
+                raise SecretError("cannot decrypt %s...: wrong export passphrase in %s"
+                                  % (token[:12], PASSPHRASE_ENV))
             raise SecretError("cannot decrypt %s...: it was not encrypted by this box's key "
-                              "(type the secret in clear text)" % token[:12])
+                              "(type the secret in clear text, or export it portable)"
+                              % token[:12])
+
+    def _reveal_siv(self, token):
+        """Tokens of earlier builds: deterministic AES-SIV under the whole box key."""
+        if self._siv is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+            self._siv = AESSIV(self._key())
+        return self._siv.decrypt(_unb64(token[len(PREFIX):]), None).decode("utf-8")
 
 
 def hash_password(text):
