@@ -2,8 +2,9 @@
 for SIP secrets.
 
 Token forms (all start `$9$`, so every loader recognises them):
-- `$9$2$...`  AES-GCM under this box's key, a fresh nonce each time, the clear text padded
-  to a multiple of 32 bytes: equal secrets give different tokens, the length is hidden.
+- `$9$2$...`  AES-GCM under this box's key with a synthetic nonce (see _seal), the clear
+  text padded to a multiple of 32 bytes: equal secrets in one output give different
+  tokens, the length is hidden, an unchanged tree is shown the same every time.
 - `$9$p$...`  the same under a key derived (scrypt) from an export passphrase
   ($BESIP_PASSPHRASE): any box given the passphrase decrypts it.
 - `$9$...`    (no version) AES-SIV of earlier builds, still decrypted."""
@@ -46,15 +47,22 @@ def _unpad(raw):
     return raw[:raw.rindex(b"\x80")].decode("utf-8")
 
 
-def _seal(key, text):
+def _seal(key, text, index):
+    """Nonce + AES-GCM of TEXT under KEY[:32]. The nonce is synthetic (as in AES-SIV): an
+    HMAC under KEY[32:] of the clear text and its occurrence INDEX in the output, so the
+    n-th occurrence of a secret gets the same token in every output (unchanged trees show
+    and diff the same, across processes) and equal secrets get different ones."""
+    import hashlib
+    import hmac
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    nonce = _random.token_bytes(_NONCE)
-    return nonce + AESGCM(key).encrypt(nonce, _pad(text), None)
+    nonce = hmac.new(key[32:], b"%d\0" % index + text.encode("utf-8"),
+                     hashlib.sha256).digest()[:_NONCE]
+    return nonce + AESGCM(key[:32]).encrypt(nonce, _pad(text), None)
 
 
 def _open(key, raw):
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    return _unpad(AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], None))
+    return _unpad(AESGCM(key[:32]).decrypt(raw[:_NONCE], raw[_NONCE:], None))
 
 
 def passphrase():
@@ -76,8 +84,6 @@ class Keyring:
         self._box = None
         self._siv = None
         self._derived = {}       # (passphrase, salt) -> key: scrypt once per salt
-        self._salts = {}         # passphrase -> the salt of this process's exports
-        self._tokens = {}        # (kind, clear text) -> tokens handed out, in order
 
     def _key(self):
         if self._box is None:
@@ -110,30 +116,26 @@ class Keyring:
         key = self._derived.get((phrase, salt))
         if key is None:
             from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-            key = Scrypt(salt=salt, length=32, n=2 ** 15, r=8, p=1).derive(phrase.encode())
+            key = Scrypt(salt=salt, length=64, n=2 ** 15, r=8, p=1).derive(phrase.encode())
             self._derived[(phrase, salt)] = key
         return key
 
-    def _encrypt(self, portable, text):
+    def _encrypt(self, portable, text, index):
         if not portable:
-            return BOX + _b64(_seal(self._key()[:32], text))
+            return BOX + _b64(_seal(self._key(), text, index))
+        import hashlib
+        import hmac
         phrase = passphrase()
-        salt = self._salts.setdefault(phrase, _random.token_bytes(_SALT))
-        return PORTABLE + _b64(salt + _seal(self._derive(phrase, salt), text))
+        salt = hmac.new(self._key(), phrase.encode(), hashlib.sha256).digest()[:_SALT]
+        return PORTABLE + _b64(salt + _seal(self._derive(phrase, salt), text, index))
 
     def concealer(self, portable=False):
-        """A function turning clear text into tokens for one output. The n-th occurrence of
-        a secret in an output reuses the n-th token this keyring made for it, so showing an
-        unchanged tree again gives the same text, while equal secrets in one output get
-        different tokens."""
+        """A function turning clear text into tokens for one output (see _seal)."""
         seen = {}
 
         def conceal(text):
             index = seen[text] = seen.get(text, -1) + 1
-            made = self._tokens.setdefault((portable, text), [])
-            if index == len(made):
-                made.append(self._encrypt(portable, text))
-            return made[index]
+            return self._encrypt(portable, text, index)
         return conceal
 
     def reveal(self, token):
@@ -145,7 +147,7 @@ class Keyring:
                 key = self._derive(passphrase(), raw[:_SALT])
                 return _open(key, raw[_SALT:])
             if token.startswith(BOX):
-                return _open(self._key()[:32], _unb64(token[len(BOX):]))
+                return _open(self._key(), _unb64(token[len(BOX):]))
             return self._reveal_siv(token)
         except (ValueError, InvalidTag):
             if token.startswith(PORTABLE):

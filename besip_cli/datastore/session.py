@@ -130,6 +130,10 @@ class Session:
         """A token maker for one output (see Keyring.concealer)."""
         return self.keyring.concealer()
 
+    def concealer(self, portable=False):
+        """The same; PORTABLE: tokens under the export passphrase ($BESIP_PASSPHRASE)."""
+        return self.keyring.concealer(portable)
+
     # ---------------------------------------------------------------- locks
 
     def holder(self, target):
