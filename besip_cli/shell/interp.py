@@ -216,9 +216,10 @@ class Interpreter:
     def _show_exec(self, tk, stages, line):
         what = tk.keyword(SHOW_EXEC)
         if what == "running-config":
+            portable = self._portable_word(tk)
             path, node = parse_show_path(tk, self.schema, Context(), self.session.running)
             tk.end()
-            self._show_tree(self.session.running, path, pipes.parse(stages, line))
+            self._show_tree(self.session.running, path, pipes.parse(stages, line), portable)
         elif what == "version":
             tk.end()
             self._emit(["BESIP %s" % __version__], stages, line)
@@ -314,18 +315,30 @@ class Interpreter:
             raise CliError("% 'display' applies to configuration output only.")
         self._write(pipes.filter_lines(lines, parsed))
 
-    def _show_tree(self, data, path, parsed):
-        data = printer.subtree(self.schema, data, path)
-        fmt = pipes.output_format(parsed)
-        conceal = self.session.conceal
+    @staticmethod
+    def _portable_word(tk):
+        """True (and consumed) when the next word is exactly `portable` (no abbreviation:
+        `p` stays `pbx`)."""
+        token = tk.peek()
+        if token is not None and not token.quoted and token.text == "portable":
+            tk.i += 1
+            return True
+        return False
+
+    def _render(self, data, fmt, portable=False):
+        """DATA as lines in FMT (cli, set, json, xml), secrets as box or portable tokens."""
+        conceal = self.session.concealer(portable)
         if fmt == "xml":
-            lines = codec.xml_string(data, self.schema, conceal).split("\n")
-        elif fmt == "json":
-            lines = codec.dumps(data, self.schema, conceal).split("\n")
-        elif fmt == "set":
-            lines = printer.flat(self.schema, data, conceal=conceal)
-        else:
-            lines = printer.nested(self.schema, data, conceal=conceal)
+            return codec.xml_string(data, self.schema, conceal).split("\n")
+        if fmt == "json":
+            return codec.dumps(data, self.schema, conceal).split("\n")
+        if fmt == "set":
+            return printer.flat(self.schema, data, conceal=conceal)
+        return printer.nested(self.schema, data, conceal=conceal)
+
+    def _show_tree(self, data, path, parsed, portable=False):
+        data = printer.subtree(self.schema, data, path)
+        lines = self._render(data, pipes.output_format(parsed), portable)
         self._write(pipes.filter_lines(lines, parsed))
 
     # ---------------------------------------------------------------- configuration mode
@@ -504,16 +517,12 @@ class Interpreter:
 
     def _cfg_save(self, ctx, tk, stages, line):
         filename = tk.value("<file>", "File name (.xml and .json save in those formats)")
+        portable = tk.keyword({"portable": "Secrets readable on any box given $BESIP_PASSPHRASE"},
+                              optional=True) is not None
         tk.end()
         self._no_pipes(stages)
-        data = self.session.candidate
-        conceal = self.session.conceal
-        if filename.endswith(".xml"):
-            text = codec.xml_string(data, self.schema, conceal) + "\n"
-        elif filename.endswith(".json"):
-            text = codec.dumps(data, self.schema, conceal) + "\n"
-        else:
-            text = "\n".join(printer.nested(self.schema, data, conceal=conceal)) + "\n"
+        fmt = os.path.splitext(filename)[1][1:] if filename.endswith((".xml", ".json")) else "cli"
+        text = "\n".join(self._render(self.session.candidate, fmt, portable)) + "\n"
         try:
             write_atomic(os.path.expanduser(filename), text, 0o600)
         except OSError as exc:
