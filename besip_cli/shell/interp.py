@@ -10,6 +10,7 @@ import time
 from .. import __version__
 from ..datastore import codec
 from ..datastore import tree as T
+from ..datastore import migrations
 from ..datastore.secrets import SecretError
 from ..datastore.session import DatastoreError
 from ..datastore.store import StoreError
@@ -479,7 +480,12 @@ class Interpreter:
             self.session.edit(lambda tree: T.merge(tree, loaded, self.schema.roots))
 
     def load_text(self, text, filename):
-        """The configuration in TEXT (CLI statements, XML or JSON) as a tree."""
+        """The configuration in TEXT (CLI statements, XML or JSON, of any format version up
+        to this build's) as a tree."""
+        try:
+            text = migrations.upgrade(text)
+        except migrations.MigrationError as exc:
+            raise CliError("%% %s: %s" % (filename, exc))
         if text.lstrip()[:1] in ("<", "{"):
             try:
                 return codec.parse_document(text, self.schema, self.session.check_value)
@@ -522,7 +528,8 @@ class Interpreter:
         tk.end()
         self._no_pipes(stages)
         fmt = os.path.splitext(filename)[1][1:] if filename.endswith((".xml", ".json")) else "cli"
-        text = "\n".join(self._render(self.session.candidate, fmt, portable)) + "\n"
+        text = "\n".join(self._render(self.session.candidate, fmt, portable))
+        text = migrations.stamp(text, fmt) + "\n"
         try:
             write_atomic(os.path.expanduser(filename), text, 0o600)
         except OSError as exc:
