@@ -15,7 +15,7 @@ from ..datastore.secrets import SecretError
 from ..datastore.session import DatastoreError
 from ..datastore.store import StoreError
 from ..fsutil import write_atomic
-from . import pipes, printer
+from . import masking, pipes, printer
 from .config import (Context, apply_ops, in_enclosing_modes, parse_delete, parse_set,
                      parse_show_path)
 from .lexer import LexError, split_pipes, tokenize
@@ -82,7 +82,8 @@ class Interpreter:
         self.exclusive = False
         self.on_configure = None    # called when configuration mode is entered
         self.on_leave = None        # asks what to do with uncommitted changes on leaving it
-        self.history = []           # the command lines of this session
+        self.history = []           # the command lines of this session, secrets masked
+        self.secret_names = masking.secret_names(self.schema)
         self.terminal = {}          # terminal length / width as the user set them
 
     # ---------------------------------------------------------------- prompt
@@ -108,7 +109,7 @@ class Interpreter:
             raise CliError("% Invalid input detected at '^' marker.", exc.pos, [str(exc)])
         if not tokens:
             return
-        self.history.append(line)
+        self.history.append(masking.mask(line, self.secret_names))
         command, stages = split_pipes(tokens)
         try:
             self.session.refresh()
