@@ -125,8 +125,14 @@ class Session:
             text = hash_password(text)
         return self.engine.check(node, text)
 
-    def conceal(self, text):
-        return self.keyring.conceal(text)
+    @property
+    def conceal(self):
+        """A token maker for one output (see Keyring.concealer)."""
+        return self.keyring.concealer()
+
+    def concealer(self, portable=False):
+        """The same; PORTABLE: tokens under the export passphrase ($BESIP_PASSPHRASE)."""
+        return self.keyring.concealer(portable)
 
     # ---------------------------------------------------------------- locks
 

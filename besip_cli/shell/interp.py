@@ -10,11 +10,12 @@ import time
 from .. import __version__
 from ..datastore import codec
 from ..datastore import tree as T
+from ..datastore import migrations
 from ..datastore.secrets import SecretError
 from ..datastore.session import DatastoreError
 from ..datastore.store import StoreError
 from ..fsutil import write_atomic
-from . import pipes, printer
+from . import masking, pipes, printer
 from .config import (Context, apply_ops, in_enclosing_modes, parse_delete, parse_set,
                      parse_show_path)
 from .lexer import LexError, split_pipes, tokenize
@@ -81,7 +82,8 @@ class Interpreter:
         self.exclusive = False
         self.on_configure = None    # called when configuration mode is entered
         self.on_leave = None        # asks what to do with uncommitted changes on leaving it
-        self.history = []           # the command lines of this session
+        self.history = []           # the command lines of this session, secrets masked
+        self.secret_names = masking.secret_names(self.schema)
         self.terminal = {}          # terminal length / width as the user set them
 
     # ---------------------------------------------------------------- prompt
@@ -107,7 +109,7 @@ class Interpreter:
             raise CliError("% Invalid input detected at '^' marker.", exc.pos, [str(exc)])
         if not tokens:
             return
-        self.history.append(line)
+        self.history.append(masking.mask(line, self.secret_names))
         command, stages = split_pipes(tokens)
         try:
             self.session.refresh()
@@ -218,9 +220,10 @@ class Interpreter:
     def _show_exec(self, tk, stages, line):
         what = tk.keyword(SHOW_EXEC)
         if what == "running-config":
+            portable = self._portable_word(tk)
             path, node = parse_show_path(tk, self.schema, Context(), self.session.running)
             tk.end()
-            self._show_tree(self.session.running, path, pipes.parse(stages, line))
+            self._show_tree(self.session.running, path, pipes.parse(stages, line), portable)
         elif what == "version":
             tk.end()
             self._emit(["BESIP %s" % __version__], stages, line)
@@ -316,18 +319,30 @@ class Interpreter:
             raise CliError("% 'display' applies to configuration output only.")
         self._write(pipes.filter_lines(lines, parsed))
 
-    def _show_tree(self, data, path, parsed):
-        data = printer.subtree(self.schema, data, path)
-        fmt = pipes.output_format(parsed)
-        conceal = self.session.conceal
+    @staticmethod
+    def _portable_word(tk):
+        """True (and consumed) when the next word is exactly `portable` (no abbreviation:
+        `p` stays `pbx`)."""
+        token = tk.peek()
+        if token is not None and not token.quoted and token.text == "portable":
+            tk.i += 1
+            return True
+        return False
+
+    def _render(self, data, fmt, portable=False):
+        """DATA as lines in FMT (cli, set, json, xml), secrets as box or portable tokens."""
+        conceal = self.session.concealer(portable)
         if fmt == "xml":
-            lines = codec.xml_string(data, self.schema, conceal).split("\n")
-        elif fmt == "json":
-            lines = codec.dumps(data, self.schema, conceal).split("\n")
-        elif fmt == "set":
-            lines = printer.flat(self.schema, data, conceal=conceal)
-        else:
-            lines = printer.nested(self.schema, data, conceal=conceal)
+            return codec.xml_string(data, self.schema, conceal).split("\n")
+        if fmt == "json":
+            return codec.dumps(data, self.schema, conceal).split("\n")
+        if fmt == "set":
+            return printer.flat(self.schema, data, conceal=conceal)
+        return printer.nested(self.schema, data, conceal=conceal)
+
+    def _show_tree(self, data, path, parsed, portable=False):
+        data = printer.subtree(self.schema, data, path)
+        lines = self._render(data, pipes.output_format(parsed), portable)
         self._write(pipes.filter_lines(lines, parsed))
 
     # ---------------------------------------------------------------- configuration mode
@@ -469,7 +484,12 @@ class Interpreter:
             self.session.edit(lambda tree: T.merge(tree, loaded, self.schema.roots))
 
     def load_text(self, text, filename):
-        """The configuration in TEXT (CLI statements, XML or JSON) as a tree."""
+        """The configuration in TEXT (CLI statements, XML or JSON, of any format version up
+        to this build's) as a tree."""
+        try:
+            text = migrations.upgrade(text)
+        except migrations.MigrationError as exc:
+            raise CliError("%% %s: %s" % (filename, exc))
         if text.lstrip()[:1] in ("<", "{"):
             try:
                 return codec.parse_document(text, self.schema, self.session.check_value)
@@ -507,16 +527,13 @@ class Interpreter:
 
     def _cfg_save(self, ctx, tk, stages, line):
         filename = tk.value("<file>", "File name (.xml and .json save in those formats)")
+        portable = tk.keyword({"portable": "Secrets readable on any box given $BESIP_PASSPHRASE"},
+                              optional=True) is not None
         tk.end()
         self._no_pipes(stages)
-        data = self.session.candidate
-        conceal = self.session.conceal
-        if filename.endswith(".xml"):
-            text = codec.xml_string(data, self.schema, conceal) + "\n"
-        elif filename.endswith(".json"):
-            text = codec.dumps(data, self.schema, conceal) + "\n"
-        else:
-            text = "\n".join(printer.nested(self.schema, data, conceal=conceal)) + "\n"
+        fmt = os.path.splitext(filename)[1][1:] if filename.endswith((".xml", ".json")) else "cli"
+        text = "\n".join(self._render(self.session.candidate, fmt, portable))
+        text = migrations.stamp(text, fmt) + "\n"
         try:
             write_atomic(os.path.expanduser(filename), text, 0o600)
         except OSError as exc:

@@ -23,7 +23,7 @@ from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style
 from prompt_toolkit.utils import get_cwidth
 
-from . import access
+from . import access, masking
 from .complete import ErrorLexer, ShellCompleter, help_lines
 from .interp import CliError, Interpreter, Leave
 from .lexer import LexError, split_pipes, tokenize
@@ -245,6 +245,17 @@ def _rows(lines, width):
     return sum(max(1, -(-get_cwidth(line) // max(width, 1))) for line in lines)
 
 
+class _MaskedHistory(FileHistory):
+    """The history file, with the values of secret leaves masked (shell/masking.py)."""
+
+    def __init__(self, path, names):
+        super().__init__(path)
+        self.names = names
+
+    def append_string(self, string):
+        super().append_string(masking.mask(string, self.names))
+
+
 def _history(session):
     """The user's command history, kept in the data directory."""
     directory = os.path.join(session.directory, "history")
@@ -260,7 +271,7 @@ def _history(session):
                 handle.seek(0)
                 handle.truncate()
                 handle.write(kept)
-        return FileHistory(path)
+        return _MaskedHistory(path, masking.secret_names(session.schema))
     except OSError:
         return InMemoryHistory()
 
