@@ -18,6 +18,14 @@ ASTERISK_ADDRESS = "127.0.0.1"
 ASTERISK_PORT = 5080
 FILES = ("pjsip.conf", "extensions.conf", "voicemail.conf", "rtp.conf")
 SECRET_FILES = ("pjsip.conf", "voicemail.conf")
+# Asterisk's format names of the model's codecs where they differ (G.711).
+FORMATS = {"pcmu": "ulaw", "pcma": "alaw"}
+DEFAULT_CODECS = {"extension": ["pcma", "pcmu", "g722"], "trunk": ["pcma", "pcmu"]}
+
+
+def formats(codecs, kind):
+    """The allow= list of CODECS (the KIND's default when empty), in Asterisk's names."""
+    return ",".join(FORMATS.get(c, c) for c in codecs or DEFAULT_CODECS[kind])
 
 
 def verify(config, ctx):
@@ -61,7 +69,7 @@ def generate(config, ctx):
                   enabled={n: e for n, e in pbx["extension"].items() if e["enabled"] == "true"},
                   pins={n: mailbox_pin(n, e) for n, e in pbx["extension"].items() if "voicemail" in e},
                   trunks={n: t for n, t in pbx["trunk"].items() if t["enabled"] == "true"},
-                  listens=pbx["sip"]["listen"] or [("0.0.0.0", "5060", "udp")])
+                  listens=pbx["sip"]["listen"] or [("0.0.0.0", "5060", "udp")], formats=formats)
     user = ctx.settings.of(NAME, "user")
     return {"/etc/asterisk/" + name: File(render("asterisk/" + name, **values),
                                           secret=name in SECRET_FILES, user=user)

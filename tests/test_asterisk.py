@@ -1,0 +1,77 @@
+"""The rendered Asterisk files in a real Asterisk 22 (Debian sid chroot, see
+tests/asterisk_kit.py): commits reload it through services.toml, `pjsip show endpoints`
+and `dialplan show` must list what the configuration says, errors and warnings our files
+cause fail the test, and SIPp phones register and call through it (pbx mode)."""
+
+import os
+
+import pytest
+
+import asterisk_kit
+import sipkit
+from test_sip_calls import ok
+
+pytestmark = pytest.mark.skipif(bool(asterisk_kit.available()) or not sipkit.available(),
+                                reason=asterisk_kit.available() or "needs sipp")
+
+SECRETS = {"100": "Xk9-strong-1", "101": "Yp4-strong-2", "102": "Zr7-strong-3"}
+
+
+@pytest.fixture(scope="module")
+def pbx(tmp_path_factory, env):
+    """besip in pbx mode on a free loopback port, reloading one real Asterisk."""
+    from conftest import Besip
+    base = tmp_path_factory.mktemp("asterisk")
+    root, data = base / "root", base / "data"
+    data.mkdir()
+    asterisk = asterisk_kit.Asterisk(root)
+    port, trunk = sipkit.free_port(), sipkit.free_port()
+    (data / "services.toml").write_text('root = "%s"\n' % root + asterisk.services_toml(False))
+    besip = Besip(data, env)
+    try:
+        besip.config("pbx mode pbx", "pbx domain pbx.test",
+                     "pbx sip listen 127.0.0.1 %d udp" % port,
+                     *["pbx extension %s secret %s" % kv for kv in SECRETS.items()],
+                     "pbx extension 100 display-name Alice codec [ pcma pcmu g722 gsm ]",
+                     "pbx extension 101 voicemail pin 4711",
+                     "pbx trunk carrier host 127.0.0.1 port %d username 4202000 secret Tr-secret-9"
+                     % trunk,
+                     "pbx route out pattern 9X. trunk carrier strip 1", "commit")
+        asterisk.start()
+        (data / "services.toml").write_text('root = "%s"\n' % root + asterisk.services_toml())
+        yield Helper(besip, asterisk, port, trunk, base)
+    finally:
+        asterisk.stop()
+
+
+class Helper:
+    def __init__(self, besip, asterisk, port, trunk, tmp):
+        self.besip, self.asterisk, self.port, self.trunk, self.tmp = besip, asterisk, port, trunk, tmp
+
+    @property
+    def target(self):
+        return "127.0.0.1:%d" % self.port
+
+    def commit(self, *lines):
+        """Commit LINES (reloading Asterisk); the problems our files caused, if any."""
+        since = len(self.asterisk.log())
+        self.besip.config(*lines, "commit")
+        return self.asterisk.problems(since)
+
+
+def test_every_extension_and_trunk_loads(pbx):
+    endpoints = pbx.asterisk.cli("pjsip show endpoints")
+    for name in list(SECRETS) + ["trunk-carrier"]:
+        assert " %s " % name in endpoints or " %s/" % name in endpoints, endpoints
+    dialplan = pbx.asterisk.cli("dialplan show")
+    for context in ("besip-local", "besip-phones", "besip-voicemail", "besip-route-out",
+                    "besip-from-trunk"):
+        assert "'%s'" % context in dialplan, dialplan
+    assert pbx.asterisk.problems() == []
+
+
+def test_every_codec_of_the_model_is_known_to_asterisk(pbx):
+    assert pbx.commit("pbx extension 102 codec [ pcmu pcma g722 g729 gsm opus ilbc ]") == []
+    shown = pbx.asterisk.cli("pjsip show endpoint 102")
+    assert "(ulaw|alaw|g722|g729|gsm|opus|ilbc)" in shown, shown
+
