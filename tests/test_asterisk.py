@@ -75,3 +75,12 @@ def test_every_codec_of_the_model_is_known_to_asterisk(pbx):
     shown = pbx.asterisk.cli("pjsip show endpoint 102")
     assert "(ulaw|alaw|g722|g729|gsm|opus|ilbc)" in shown, shown
 
+
+
+def test_trunk_username_without_secret_commits(pbx):
+    """A trunk authenticating by address only: no auth object, the registration without one."""
+    assert pbx.commit("no pbx trunk carrier secret") == []
+    assert "trunk-carrier-auth" not in pbx.asterisk.cli("pjsip show auths")
+    assert "trunk-carrier-reg" in pbx.asterisk.cli("pjsip show registrations")
+    assert pbx.commit("pbx trunk carrier secret Tr-secret-9") == []
+    assert "trunk-carrier-auth" in pbx.asterisk.cli("pjsip show auths")
