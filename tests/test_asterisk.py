@@ -3,7 +3,7 @@ tests/asterisk_kit.py): commits reload it through services.toml, `pjsip show end
 and `dialplan show` must list what the configuration says, errors and warnings our files
 cause fail the test, and SIPp phones register and call through it (pbx mode)."""
 
-import os
+import re
 
 import pytest
 
@@ -84,3 +84,12 @@ def test_trunk_username_without_secret_commits(pbx):
     assert "trunk-carrier-reg" in pbx.asterisk.cli("pjsip show registrations")
     assert pbx.commit("pbx trunk carrier secret Tr-secret-9") == []
     assert "trunk-carrier-auth" in pbx.asterisk.cli("pjsip show auths")
+
+
+def test_media_goes_through_asterisk_with_nat_handling(pbx):
+    for endpoint in ("100", "trunk-carrier"):
+        shown = pbx.asterisk.cli("pjsip show endpoint %s" % endpoint)
+        for option, value in (("direct_media", "false"), ("rtp_symmetric", "true"),
+                              ("force_rport", "true")):
+            assert re.search(r"^ %s +: %s$" % (option, value), shown, re.M), (endpoint, option)
+    assert re.search(r"^ rewrite_contact +: true$", pbx.asterisk.cli("pjsip show endpoint 100"), re.M)
