@@ -180,3 +180,15 @@ def test_proxy_pbx_sends_features_to_asterisk_and_survives_its_absence(pbx):
         ok(call)
     finally:
         pbx.besip.config("pbx mode proxy", "pbx extension 101 recording never", "commit")
+
+
+@pytest.mark.parametrize("lines, message", [
+    (["pbx route bad pattern [9-1]X trunk carrier"], "has the range 9-1, which goes down"),
+    (["pbx route bad pattern [1-2-3]X trunk carrier"], "is malformed at '[1-2-3]X'"),
+])
+def test_what_would_stop_kamailio_is_refused_before_its_restart(pbx, lines, message):
+    before = pbx.kamailio.pid()
+    refused = pbx.besip.config(*lines, "commit", check=1)
+    assert message in refused.stderr and "% commit refused: " in refused.stderr, refused.stderr
+    assert pbx.kamailio.pid() == before
+    ok(pbx.register("100", SECRETS["100"], 200))
