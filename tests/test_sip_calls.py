@@ -185,6 +185,7 @@ def test_proxy_pbx_sends_features_to_asterisk_and_survives_its_absence(pbx):
 @pytest.mark.parametrize("lines, message", [
     (["pbx route bad pattern [9-1]X trunk carrier"], "has the range 9-1, which goes down"),
     (["pbx route bad pattern [1-2-3]X trunk carrier"], "is malformed at '[1-2-3]X'"),
+    (["pbx sip listen 10.77.0.1%eth0 5070 udp"], "a zone index (%eth0) cannot be listened on"),
 ])
 def test_what_would_stop_kamailio_is_refused_before_its_restart(pbx, lines, message):
     before = pbx.kamailio.pid()

@@ -7,7 +7,7 @@ internal loopback port, reaching phones through the Kamailio endpoint.
 
 import hashlib
 
-from . import ServiceError, dialplan
+from . import dialplan, listen
 from .install import File
 from .render import render
 
@@ -33,10 +33,7 @@ def verify(config, ctx):
     if pbx["mode"] == "proxy":
         return
     if pbx["mode"] == "pbx":
-        for address, port, transport in pbx["sip"]["listen"]:
-            if transport == "tls":
-                raise ServiceError("pbx sip listen %s %s tls: TLS needs a certificate, which BESIP "
-                                   "does not manage yet; use udp or tcp" % (address, port))
+        listen.verify(pbx["sip"]["listen"])
     dialplan.verify(pbx)
 
 

@@ -11,7 +11,7 @@ import hashlib
 import ipaddress
 import sqlite3
 
-from . import ServiceError, dialplan
+from . import ServiceError, dialplan, listen
 from .asterisk import ASTERISK_ADDRESS, ASTERISK_PORT
 from .install import File
 from .render import render
@@ -64,7 +64,7 @@ def listens(pbx):
 
 def socket(address, port, transport):
     """Kamailio's socket syntax: proto:addr:port, IPv6 in brackets."""
-    if ipaddress.ip_address(address.split("%")[0]).version == 6:
+    if ipaddress.ip_address(address).version == 6:
         address = "[%s]" % address
     return "%s:%s:%s" % (transport, address, port)
 
@@ -77,10 +77,7 @@ def verify(config, ctx):
     pbx = config["pbx"]
     if pbx["mode"] == "pbx":
         return
-    for address, port, transport in listens(pbx):
-        if transport == "tls":
-            raise ServiceError("pbx sip listen %s %s tls: TLS needs a certificate, which BESIP does "
-                               "not manage yet; use udp or tcp" % (address, port))
+    listen.verify(listens(pbx))
     if pbx["mode"] == "proxy-pbx":
         for address, port, transport in listens(pbx):
             if port == str(ASTERISK_PORT) and address in ("0.0.0.0", "::", ASTERISK_ADDRESS):
