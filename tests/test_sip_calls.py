@@ -193,3 +193,15 @@ def test_what_would_stop_kamailio_is_refused_before_its_restart(pbx, lines, mess
     assert message in refused.stderr and "% commit refused: " in refused.stderr, refused.stderr
     assert pbx.kamailio.pid() == before
     ok(pbx.register("100", SECRETS["100"], 200))
+
+
+def test_a_commit_kamailio_fails_on_keeps_the_registrations(pbx):
+    ports = {number: sipkit.free_port() for number in ("100", "101")}
+    for number, port in ports.items():
+        ok(sipkit.sipp(pbx.target, sipkit.scenario(pbx.tmp, "register", expect=200), number,
+                       number, SECRETS[number], port=port))
+    refused = pbx.besip.config("pbx sip listen 192.0.2.1 5070 udp", "commit", check=1)
+    assert "% commit refused: kamailio reload failed" in refused.stderr, refused.stderr
+    dump = pbx.kamailio.rpc("ul.dump")
+    for number, port in ports.items():
+        assert "sip:%s@127.0.0.1:%d" % (number, port) in dump, dump

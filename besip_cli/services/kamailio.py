@@ -44,11 +44,12 @@ def before_reload(ctx):
 
 
 def after_reload(ctx, config):
-    """Give the restarted Kamailio back the contacts of still-enabled extensions."""
+    """Give the restarted Kamailio back the contacts of still-enabled extensions (CONFIG
+    None: the old files are back after a refused commit, so every saved contact)."""
     from .state import rpc
-    extensions = config["pbx"]["extension"]
+    extensions = config["pbx"]["extension"] if config is not None else None
     for aor, c in getattr(ctx, "saved_contacts", []):
-        ext = extensions.get(aor)
+        ext = extensions.get(aor) if extensions is not None else {"enabled": "true"}
         expires = int(c.get("Expires", 0))
         if ext is None or ext["enabled"] != "true" or expires <= 0:
             continue

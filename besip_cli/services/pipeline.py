@@ -103,6 +103,9 @@ def run(selected, new, session):
         for service in reloaded:
             try:
                 run_command(settings.of(service.NAME, "reload"), settings, service.NAME, "reload")
+                run_command(settings.of(service.NAME, "check"), settings, service.NAME, "health check")
+                if hasattr(service, "after_reload"):
+                    service.after_reload(ctx, None)
             except ServiceError:
                 pass     # the first error is the one to report
         if isinstance(exc, OSError):
