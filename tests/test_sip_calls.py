@@ -205,3 +205,23 @@ def test_a_commit_kamailio_fails_on_keeps_the_registrations(pbx):
     dump = pbx.kamailio.rpc("ul.dump")
     for number, port in ports.items():
         assert "sip:%s@127.0.0.1:%d" % (number, port) in dump, dump
+
+
+def test_a_phone_behind_nat_stays_reachable_after_the_restart_of_a_commit(pbx):
+    """The phone's Contact names a private address: Kamailio reaches it at the address the
+    REGISTER came from (received), also after the restart a commit causes."""
+    port = sipkit.free_port()
+    path = sipkit.scenario(pbx.tmp, "register", expect=200)
+    with open(path) as f:
+        text = f.read().replace("Contact: <sip:[service]@[local_ip]:[local_port]>",
+                                "Contact: <sip:[service]@10.99.0.7:5062>")
+    with open(path, "w") as f:
+        f.write(text)
+    ok(sipkit.sipp(pbx.target, path, "101", "101", SECRETS["101"], port=port))
+    pbx.besip.config("pbx sip user-agent Behind-NAT", "commit")
+    assert "sip:127.0.0.1:%d" % port in pbx.kamailio.rpc("ul.dump")
+    callee = pbx.answer("INVITE sip:101@10[.]99[.]0[.]7:5062", port)
+    call = pbx.call("100", "101")
+    out, _ = callee.communicate(timeout=30)
+    assert callee.returncode == 0, out[-3000:] + call.stdout[-3000:]
+    ok(call)

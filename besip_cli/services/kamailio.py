@@ -53,10 +53,16 @@ def after_reload(ctx, config):
         expires = int(c.get("Expires", 0))
         if ext is None or ext["enabled"] != "true" or expires <= 0:
             continue
-        path = c.get("Path") or "0"
+        # the NAT address the phone is reached at (received) and the socket it came in on
+        path, received, sock = (_set(c.get(k)) for k in ("Path", "Received", "Socket"))
         rpc(ctx.settings, "ul.add", "location", aor, c["Address"], expires, float(c.get("Q", -1)),
-            "0" if path == "[not set]" else path, int(c.get("Flags", 0)), int(c.get("CFlags", 0)),
-            int(c.get("Methods", -1)))
+            path, int(c.get("Flags", 0)), int(c.get("CFlags", 0)), int(c.get("Methods", -1)),
+            received, sock)
+
+
+def _set(value):
+    """A ul.dump field as ul.add takes it ('0': not set)."""
+    return "0" if value in (None, "", "[not set]") else value
 
 
 def listens(pbx):
