@@ -5,6 +5,7 @@ directory, and a reload command (`core reload`) for services.toml."""
 
 import os
 import shutil
+import socket
 import subprocess
 import time
 import uuid
@@ -21,7 +22,7 @@ autoload=no
     "res_pjsip_sdp_rtp res_pjsip_nat res_pjsip_caller_id res_pjsip_mwi res_pjsip_pubsub "
     "res_pjsip_path res_pjsip_rfc3326 res_pjsip_dtmf_info res_musiconhold "
     "chan_pjsip pbx_config app_dial app_voicemail app_mixmonitor app_playback app_echo "
-    "app_exec func_groupcount func_devstate func_callerid func_strings func_logic func_channel "
+    "app_exec app_stack func_groupcount func_devstate func_callerid func_strings func_logic func_channel "
     "func_cut bridge_simple bridge_native_rtp bridge_builtin_features bridge_holding "
     "codec_ulaw codec_alaw codec_a_mu codec_g722 codec_gsm format_wav format_wav_gsm "
     "format_gsm format_pcm").split())
@@ -29,7 +30,9 @@ LOGGER = "[logfiles]\nmessages.log => notice,warning,error\n"
 # Messages of modules we load that our files do not cause (a chroot without every config).
 NOISE = ("Unable to load config", "Missing config", "Could not load", "Using cc_max_requests",
          "Failed to process", "indications", "hosts file", "Unable to open AMI",
-         "No music on hold classes", "Could not reload ACL config")
+         "No music on hold classes", "Could not reload ACL config",
+         # RTP finding its own address: the host name and a root server, not our files
+         '"%s"' % socket.gethostname(), "'%s'" % socket.gethostname(), "A.ROOT-SERVERS.NET")
 STATIC = {"modules.conf": MODULES, "logger.conf": LOGGER}
 
 

@@ -4,6 +4,7 @@ and `dialplan show` must list what the configuration says, errors and warnings o
 cause fail the test, and SIPp phones register and call through it (pbx mode)."""
 
 import re
+import time
 
 import pytest
 
@@ -34,7 +35,7 @@ def pbx(tmp_path_factory, env):
                      *["pbx extension %s secret %s" % kv for kv in SECRETS.items()],
                      "pbx extension 100 display-name Alice codec [ pcma pcmu g722 gsm ]",
                      "pbx extension 101 voicemail pin 4711",
-                     "pbx trunk carrier host 127.0.0.1 port %d username 4202000 secret Tr-secret-9"
+                     "pbx trunk carrier host 127.0.0.2 port %d username 4202000 secret Tr-secret-9"
                      % trunk,
                      "pbx route out pattern 9X. trunk carrier strip 1", "commit")
         asterisk.start()
@@ -52,6 +53,37 @@ class Helper:
     def target(self):
         return "127.0.0.1:%d" % self.port
 
+    def scenario(self, name, **values):
+        """A tests/sipp scenario for Asterisk, which challenges INVITEs with 401, not 407."""
+        path = sipkit.scenario(self.tmp, name, **values)
+        with open(path) as f:
+            text = f.read().replace('response="407"', 'response="401"')
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def register(self, number, port=None):
+        ok(sipkit.sipp(self.target, self.scenario("register", expect=200), number, number,
+                       SECRETS[number], port=port))
+
+    def call(self, caller, number, final=200, hold=0, background=False):
+        if final == 200:
+            path = self.scenario("caller", user=caller, hold=hold)
+        else:
+            path = self.scenario("rejected", user=caller, final=final)
+        return sipkit.sipp(self.target, path, number, caller, SECRETS[caller], background=background)
+
+    def callee(self, number, ruri):
+        """A SIPp phone registered as NUMBER answering one call; returns the Popen."""
+        port = sipkit.free_port()
+        self.register(number, port)
+        path = sipkit.scenario(self.tmp, "answer", ruri=ruri)
+        proc = sipkit.sipp(None, path, "answer", background=True, port=port)
+        deadline = time.time() + 5
+        while sipkit.is_free(port) and time.time() < deadline:
+            time.sleep(0.05)
+        return proc
+
     def commit(self, *lines):
         """Commit LINES (reloading Asterisk); the problems our files caused, if any."""
         since = len(self.asterisk.log())
@@ -67,7 +99,7 @@ def test_every_extension_and_trunk_loads(pbx):
     for context in ("besip-local", "besip-phones", "besip-voicemail", "besip-route-out",
                     "besip-from-trunk"):
         assert "'%s'" % context in dialplan, dialplan
-    assert pbx.asterisk.problems() == []
+    assert pbx.asterisk.problems() == [], "\n".join(pbx.asterisk.problems())
 
 
 def test_every_codec_of_the_model_is_known_to_asterisk(pbx):
@@ -93,3 +125,27 @@ def test_media_goes_through_asterisk_with_nat_handling(pbx):
                               ("force_rport", "true")):
             assert re.search(r"^ %s +: %s$" % (option, value), shown, re.M), (endpoint, option)
     assert re.search(r"^ rewrite_contact +: true$", pbx.asterisk.cli("pjsip show endpoint 100"), re.M)
+
+
+def test_register_and_call_between_extensions(pbx):
+    callee = pbx.callee("102", "INVITE sip:102@127[.]0[.]0[.]1:")
+    call = pbx.call("100", "102")
+    out, _ = callee.communicate(timeout=30)
+    assert callee.returncode == 0, out[-3000:] + call.stdout[-2000:]
+    ok(call)
+    assert pbx.asterisk.problems() == [], "\n".join(pbx.asterisk.problems())
+
+
+def test_call_limit_makes_a_second_call_busy(pbx):
+    assert pbx.commit("pbx extension 102 call-limit 1") == []
+    try:
+        callee = pbx.callee("102", "INVITE sip:102@127[.]0[.]0[.]1:")
+        first = pbx.call("100", "102", hold=4000, background=True)
+        deadline = time.time() + 10
+        while "Up" not in pbx.asterisk.cli("core show channels") and time.time() < deadline:
+            time.sleep(0.1)
+        ok(pbx.call("101", "102", final=486))
+        assert first.wait(30) == 0, first.stdout.read()[-3000:]
+        assert callee.wait(30) == 0
+    finally:
+        assert pbx.commit("pbx extension 102 call-limit 2") == []
