@@ -40,7 +40,8 @@ T_SHOW_EMPTY = 300
 T_SHOW_10K = 1500
 T_SCRIPT_10K = 3000
 T_SCRIPT_RSS = 80
-T_ONE_CHANGE = 100
+T_ONE_CHANGE = 50
+T_CLI_CHANGE = 250
 
 
 # ====================================================================== worker side
@@ -536,7 +537,7 @@ class Bench:
         edit = self.add(Row("3a", "  of which Session.edit"))
         commit = self.add(Row("3a", "  of which Session.commit"))
         pipeline = self.add(Row("3a", "  of which the service pipeline (render + install)"))
-        datastore = self.add(Row("3a", "  all but the service pipeline", T_ONE_CHANGE))
+        datastore = self.add(Row("3a", "  all but the service pipeline"))
         setup = Row("setup", "API: %s ext in 1 edit + commit [in-proc]" % _k(self.n),
                     note="Session open + edit + commit in a fresh process: row 2's work via the API")
         self.setup_row = setup
@@ -553,7 +554,7 @@ class Bench:
             self.progress("  ERROR: %s" % exc)
 
         # 3b -- end to end, one CLI process per change
-        row = self.add(Row("3b", "CLI configure/1 leaf/commit, %s ext" % _k(self.n)))
+        row = self.add(Row("3b", "CLI configure/1 leaf/commit, %s ext" % _k(self.n), T_CLI_CHANGE))
         self.progress(row.label)
         try:
             path, _result = self.build("cli-change")

@@ -3,7 +3,10 @@
 Every front-end (shell, SSH server, NETCONF) asks here. Roles: admin (everything),
 operator and monitor (read only: no configuration mode, no edit, lock or commit).
 The embedded default: while no user is configured, the local account that owns the data
-directory is admin, so a fresh box can be set up from its console.
+directory is admin, so a fresh box can be set up from its console. The console owner: a
+process on the box itself (not over SSH) whose user owns the data directory is admin even
+when users are configured, for its own sessions (the shell, a local besip-netconf): the
+files are its own anyway.
 """
 
 import os
@@ -28,8 +31,28 @@ def role(running, user, directory=None):
     return None
 
 
-def may_write(running, user, directory=None):
-    return role(running, user, directory) in WRITE_ROLES
+def process_role(session):
+    """The role of a SESSION this process opened for its own user: the configured role,
+    else admin for the console owner."""
+    found = session.role
+    if found is None and console_owner(session.directory):
+        found = "admin"
+    return found
+
+
+def over_ssh():
+    """True if this process serves an SSH login (OpenSSH sets SSH_CONNECTION)."""
+    return "SSH_CONNECTION" in os.environ
+
+
+def console_owner(directory):
+    """True if this process runs on the box itself (not over SSH) as the owner of DIRECTORY."""
+    if over_ssh():
+        return False
+    try:
+        return os.stat(directory).st_uid == os.getuid()
+    except OSError:
+        return False
 
 
 def check_password(running, user, password):

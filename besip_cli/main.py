@@ -9,6 +9,8 @@ from .datastore.store import StoreError
 from .schema.compile import SchemaError
 from .shell import access, script
 
+BOM = "\ufeff"
+
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="besip", description="BESIP configuration shell")
@@ -27,9 +29,11 @@ def recover(directory):
     from .datastore.store import Store
     store = Store(directory or default_directory(), schema.load())
     try:
-        commit_id = store.recover()
+        commit_id, damaged = store.recover()
     finally:
         store.close()
+    for message in damaged:
+        sys.stderr.write("%% Skipped: %s\n" % message)
     if commit_id:
         print("Running and candidate restored from commit %d." % commit_id)
     else:
@@ -44,6 +48,8 @@ def _lines(args):
             handle = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
             with handle:
                 lines.extend((args.file, n, text.rstrip("\n")) for n, text in enumerate(handle, 1))
+            if lines and lines[0][2].startswith(BOM):        # written by a Windows editor
+                lines[0] = lines[0][:2] + (lines[0][2][len(BOM):],)
         except (OSError, UnicodeDecodeError) as exc:
             raise StoreError("cannot read %s: %s" % (args.file, getattr(exc, "strerror", exc)))
     for n, text in enumerate(args.commands or (), 1):
@@ -68,6 +74,8 @@ def main(argv=None):
     except (StoreError, DatastoreError, SchemaError) as exc:
         sys.stderr.write("%% %s\n" % exc)
         return 2
+    if session.store.created and (args.datastore or os.environ.get("BESIP_HOME")):
+        sys.stderr.write("besip: creating a new datastore in %s\n" % session.directory)
     if not (args.file or args.commands) and os.environ.get("SSH_ORIGINAL_COMMAND"):
         args.commands = [os.environ["SSH_ORIGINAL_COMMAND"]]     # `ssh box CMD` under ForceCommand
     try:

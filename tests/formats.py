@@ -1,6 +1,7 @@
 """Strict parsers of the generated formats, for tests: any line they do not understand
 is an error, so an injected line or quote shows up as a failure."""
 
+import os
 import re
 
 UCI_NAME = re.compile(r"[A-Za-z0-9_]+$")
@@ -83,6 +84,19 @@ def parse_uci(text):
 
 AST_SECTION = re.compile(r"\[([A-Za-z0-9_.*+-]+)\]$")
 AST_KEY = re.compile(r"([A-Za-z0-9_]+) ?(=>|=) ?(.*)$")
+
+
+def expand_includes(text, directory):
+    """TEXT with each `#include FILE` line replaced by FILE's lines (FILE relative to the
+    configuration DIRECTORY), read as Asterisk reads them: inside the current section."""
+    lines = []
+    for line in text.split("\n"):
+        if line.startswith("#include "):
+            with open(os.path.join(directory, line.split(None, 1)[1].strip())) as f:
+                lines.append(expand_includes(f.read(), directory).rstrip("\n"))
+        else:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def parse_asterisk(text):

@@ -7,6 +7,7 @@ needs to look at the trees exactly; then it opens the datastore with the API, th
 every front-end does. Self-contained: uses no fixture from conftest.py.
 """
 
+import contextlib
 import copy
 import os
 import random
@@ -450,20 +451,182 @@ def test_unusable_data_directory(tmp_path, durability_env, kind):
     else:
         target = tmp_path / "ro"
         target.mkdir()
-        target.chmod(0o500)
-        if os.access(str(target), os.W_OK):
-            target.chmod(0o700)
-            pytest.skip("running as a user that can write to a read-only directory (root)")
-    try:
+    with read_only(target) if kind == "read-only-dir" else contextlib.nullcontext():
         proc = besip(durability_env, target, "show running-config")
-    finally:
-        if kind == "read-only-dir":
-            target.chmod(0o700)
     _assert_clean_refusal(proc, 2)
     assert str(target) in proc.stderr, proc.stderr
     assert proc.stdout == ""
     if kind == "regular-file":
         assert target.read_text() == "x"
+
+
+@contextlib.contextmanager
+def read_only(directory):
+    """DIRECTORY cannot be written while inside: a read-only bind mount (root, who may
+    write anywhere else), else chmod 0500; the test is skipped when neither works."""
+    directory = str(directory)
+    if os.geteuid() != 0:
+        os.chmod(directory, 0o500)
+        try:
+            yield
+        finally:
+            os.chmod(directory, 0o700)
+        return
+    if subprocess.run(["mount", "--bind", directory, directory], capture_output=True).returncode:
+        pytest.skip("cannot bind-mount %s read-only here" % directory)
+    try:
+        if subprocess.run(["mount", "-o", "remount,ro,bind", directory, directory],
+                          capture_output=True).returncode:
+            pytest.skip("cannot remount %s read-only here" % directory)
+        assert not os.access(directory, os.W_OK)
+        yield
+    finally:
+        subprocess.run(["umount", directory], check=True)
+
+
+def test_read_only_data_directory_shows_but_refuses_changes(data_dir, durability_env):
+    _committed_store(durability_env, data_dir)
+    shown = ok(besip(durability_env, data_dir, "show running-config"))
+    tables = config_tables(data_dir)
+    refused = "%s is read-only: the configuration can be shown but not changed" % data_dir
+    with read_only(data_dir):
+        assert ok(besip(durability_env, data_dir, "show running-config")) == shown
+        assert "base" in ok(besip(durability_env, data_dir, "show running-config | display json"))
+        assert "1 " in ok(besip(durability_env, data_dir, "show configuration commit list"))
+        proc = besip(durability_env, data_dir, "configure", "system hostname other", "commit")
+        assert proc.returncode == 1 and proc.stderr == "-c:1: %% %s\n" % refused, proc.stderr
+        proc = subprocess.run(argv(data_dir) + ["--recover"], capture_output=True,
+                              text=True, env=durability_env, stdin=subprocess.DEVNULL, timeout=60)
+        _assert_clean_refusal(proc, 2)
+        assert proc.stderr == "%% %s\n" % refused
+    assert config_tables(data_dir) == tables
+    ok(besip(durability_env, data_dir, "configure", "system hostname other", "commit"))
+
+
+def _netconf(env, directory, *rpcs):
+    """The replies of the real `besip-netconf` to RPCS (one session, base:1.0 framing)."""
+    hello = ('<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>'
+             'urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>]]>]]>')
+    body = "".join('<rpc message-id="%d" xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">%s'
+                   '</rpc>]]>]]>' % (n, rpc) for n, rpc in enumerate(rpcs + ("<close-session/>",), 1))
+    proc = subprocess.run([sys.executable, "-m", "besip_cli.netconf.stdio", "--datastore",
+                           str(directory)], input=hello + body, capture_output=True, text=True,
+                          env=dict(env, USER="root"), timeout=60)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.stdout.split("]]>]]>")[1:-1]
+
+
+def test_netconf_on_a_read_only_directory_gets_rpc_errors_not_a_dropped_session(
+        data_dir, durability_env):
+    if os.geteuid() != 0:
+        pytest.skip("the NETCONF user must be the directory's owner, root here")
+    _committed_store(durability_env, data_dir)
+    edit = ('<edit-config><target><candidate/></target><config><system xmlns="urn:besip:params:xml:ns:yang:besip-system">'
+            '<hostname>other</hostname></system></config></edit-config>')
+    get = "<get-config><source><running/></source></get-config>"
+    with read_only(data_dir):
+        replies = _netconf(durability_env, data_dir, get, edit, "<commit/>", get)
+    assert len(replies) == 5, replies                   # every rpc answered, close-session too
+    assert "<error-tag>operation-failed</error-tag>" in replies[0]     # no secrets key yet
+    assert "cannot create the secrets key" in replies[0]
+    for reply in replies[1:3]:
+        assert "<error-tag>resource-denied</error-tag>" in reply, reply
+        assert "is read-only" in reply
+    ok(besip(durability_env, data_dir, "show running-config"))         # makes the key
+    with read_only(data_dir):
+        replies = _netconf(durability_env, data_dir, get)
+    assert "<hostname>base</hostname>" in replies[0] and "<ok/>" in replies[1]
+
+
+def test_damaged_history_entries_are_named_and_recover_skips_them(data_dir, durability_env):
+    _committed_store(durability_env, data_dir)                         # commit 1
+    for name in ("second", "third", "fourth"):                         # commits 2, 3, 4
+        ok(besip(durability_env, data_dir, "configure", "system hostname " + name, "commit"))
+    db = sqlite3.connect(str(data_dir / "besip.db"))
+    with db:
+        db.execute("UPDATE history SET data=x'00010203' WHERE id IN (2, 4)")
+    db.close()
+    damaged = "%% commit %d in %s is damaged (Error -3 while decompressing data: incorrect header check)"
+    path = data_dir / "besip.db"
+    for lines, where in ((["show configuration commit changes 2"], "-c:1: "),
+                         (["configure", "rollback 2"], "-c:2: "),
+                         (["configure", "show | compare rollback 2"], "-c:2: ")):
+        proc = besip(durability_env, data_dir, *lines)
+        assert proc.returncode == 1 and proc.stderr == where + damaged % (2, path) + "\n", proc.stderr
+    assert "system hostname fourth" in ok(besip(durability_env, data_dir, "show running-config"))
+
+    recovered = subprocess.run(argv(data_dir) + ["--recover"], capture_output=True, text=True,
+                               env=durability_env, stdin=subprocess.DEVNULL, timeout=60)
+    assert recovered.returncode == 0, (recovered.stdout, recovered.stderr)
+    assert recovered.stdout == "Running and candidate restored from commit 3.\n"
+    assert recovered.stderr == "% Skipped: " + damaged[3:] % (4, path) + "\n"
+    assert "system hostname third" in ok(besip(durability_env, data_dir, "show running-config"))
+
+
+@contextlib.contextmanager
+def small_filesystem(path, size="2m"):
+    """A tmpfs of SIZE mounted on PATH (root only; the test is skipped elsewhere)."""
+    path.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs",
+                                            str(path)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=True)
+
+
+def _fill(filesystem, leave):
+    """Fill FILESYSTEM until at most LEAVE bytes are free; the filler's path."""
+    filler = os.path.join(str(filesystem), "filler")
+    with open(filler, "wb") as handle:
+        try:
+            while os.statvfs(str(filesystem)).f_bavail * os.statvfs(str(filesystem)).f_frsize > leave:
+                handle.write(b"\0" * 4096)
+                handle.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def _without_notices(text):
+    """TEXT less the `% ...` notices (an interrupted commit's files generated again)."""
+    return "".join(line for line in text.splitlines(True) if not line.startswith("% "))
+
+
+def test_nearly_full_disk_refuses_the_commit_and_loses_nothing(tmp_path, durability_env):
+    """At each amount of free space a big commit either completes or says there is not
+    enough space; the configuration shows while the disk is full, and afterwards it is
+    intact and the programs' files describe it."""
+    with small_filesystem(tmp_path / "small") as small:
+        directory = small / "data"
+        _committed_store(durability_env, directory)
+        base = ok(besip(durability_env, directory, "show running-config"))
+        asterisk = directory / "root" / "etc" / "asterisk"
+        outcomes = []
+        for leave_kib in (0, 48, 96, 160, 256, 1024):
+            lines = ["configure"] + ['pbx extension %d display-name "Person %d of a big office" '
+                                     "secret Sec-ret-%05d" % (3000 + i, i, i) for i in range(200)]
+            filler = _fill(small, leave_kib * 1024)
+            proc = besip(durability_env, directory, *(lines + ["commit"]))
+            assert "Traceback" not in proc.stderr, proc.stderr
+            committed = "Commit complete." in proc.stdout
+            if not committed:
+                assert ("%% Not enough space on %s: nothing was committed" % directory) in proc.stderr, \
+                    (leave_kib, proc.stdout, proc.stderr)
+                shown = ok(besip(durability_env, directory, "show running-config"))
+                assert _without_notices(shown) == base       # reading works on a full disk
+            os.unlink(filler)
+            shown = _without_notices(ok(besip(durability_env, directory, "show running-config")))
+            assert ("pbx extension 3199" in shown) == committed
+            assert shown == base or committed
+            dialplan = "".join(p.read_text() for p in asterisk.glob("extensions*/*.conf"))
+            assert ("3199" in dialplan) == committed, leave_kib
+            assert db_rows(directory, "PRAGMA integrity_check") == [("ok",)]
+            outcomes.append(committed)
+            if committed:
+                ok(besip(durability_env, directory, "configure", "rollback 1", "commit"))
+        assert outcomes[0] is False and outcomes[-1] is True, outcomes
 
 
 # --------------------------------------------------------------------------- 4. confirmed commit

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from formats import FormatError, objects, parse_asterisk, parse_uci
+from formats import FormatError, expand_includes, objects, parse_asterisk, parse_uci
 from conftest import EXAMPLE
 
 KAMAILIO = shutil.which("kamailio")
@@ -39,7 +39,8 @@ def check_kamailio(path):
 
 def check_asterisk(root):
     """Parse every Asterisk file; check that references resolve."""
-    conf = {name: parse_asterisk(open(os.path.join(root, "etc/asterisk", name)).read())
+    etc = os.path.join(root, "etc/asterisk")
+    conf = {name: parse_asterisk(expand_includes(open(os.path.join(etc, name)).read(), etc))
             for name in ("pjsip.conf", "extensions.conf", "voicemail.conf", "rtp.conf")}
     pjsip = objects(conf["pjsip.conf"])
     contexts = {name for name, _ in conf["extensions.conf"]}

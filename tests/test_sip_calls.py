@@ -97,7 +97,7 @@ def test_extension_calls_extension(pbx):
 
 
 def test_operational_state_shows_registrations_and_calls(pbx):
-    from besip_cli.services import state
+    from besip_cli.services import operational_state
     callee = pbx.callee("101", "INVITE sip:101@")
     registered = pbx.besip("show pbx registrations", check=0).stdout
     assert re.search(r"^101 +sip:101@127.0.0.1:\d+ +127.0.0.1 +\d+ ", registered, re.M), registered
@@ -105,7 +105,7 @@ def test_operational_state_shows_registrations_and_calls(pbx):
     deadline = time.time() + 10
     while "answered" not in pbx.besip("show pbx calls", check=0).stdout and time.time() < deadline:
         time.sleep(0.2)
-    calls = state.pbx_state(pbx.besip.directory)["calls"]["call"]
+    calls = operational_state(pbx.besip.directory, strict=True)["pbx"]["calls"]["call"]
     assert [(c["caller"], c["callee"], c["state"]) for c in calls.values()] == \
         [("sip:100@127.0.0.1", "sip:101@127.0.0.1", "answered")]
     assert call.wait(30) == 0 and callee.wait(30) == 0
@@ -225,3 +225,39 @@ def test_a_phone_behind_nat_stays_reachable_after_the_restart_of_a_commit(pbx):
     out, _ = callee.communicate(timeout=30)
     assert callee.returncode == 0, out[-3000:] + call.stdout[-3000:]
     ok(call)
+
+
+def test_netconf_get_serves_the_registrations(pbx):
+    """A SIPp phone registers to the real Kamailio; ncclient's <get> shows it, through a
+    subtree filter and an XPath filter, from the same state hook as `show pbx`."""
+    import socket
+    import threading
+    from besip_cli.ssh.server import serve_forever
+    from ncclient import manager
+    pbx.besip.config("system user nc role admin password Nc0nf-pass-1", "commit")
+    callee = pbx.callee("101", "INVITE sip:101@")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+    thread = threading.Thread(target=serve_forever, args=(listener, pbx.besip.directory, stop), daemon=True)
+    thread.start()
+    ns = "urn:besip:params:xml:ns:yang:besip-pbx"
+    try:
+        with manager.connect(host="127.0.0.1", port=listener.getsockname()[1], username="nc",
+                             password="Nc0nf-pass-1", hostkey_verify=False, look_for_keys=False,
+                             allow_agent=False, timeout=30) as m:
+            subtree = m.get(("subtree", '<pbx xmlns="%s"><registrations/></pbx>' % ns)).data_xml
+            assert re.search(r"<extension>101</extension>\s*<contact>sip:101@127\.0\.0\.1:\d+</contact>",
+                             subtree), subtree
+            assert "<mode>" not in subtree and "<source-address>127.0.0.1</source-address>" in subtree
+            xpath = m.get(("xpath", "/pbx/registrations/registration[extension='101']/expires")).data_xml
+            assert re.search(r"<expires>\d+</expires>", xpath) and "<source-address>" not in xpath, xpath
+            whole = m.get().data_xml
+            assert "<registrations>" in whole and "<mode>proxy</mode>" in whole
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+        callee.kill()
+        callee.wait(10)

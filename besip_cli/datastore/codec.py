@@ -54,7 +54,10 @@ def _json_scalar(node, text, conceal):
 
 
 def dumps(tree, schema, conceal=None, indent=2):
-    return json.dumps(to_json_obj(tree, schema, conceal), indent=indent, ensure_ascii=False)
+    """RFC 7951 JSON text in UTF-8, with U+2028/U+2029 escaped: tools that split lines on
+    them (Python's splitlines, JavaScript) would otherwise cut a string in two."""
+    text = json.dumps(to_json_obj(tree, schema, conceal), indent=indent, ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def from_json_obj(obj, schema, check):
@@ -95,8 +98,16 @@ def _json_in(node, value, check, path):
     if node.kind == "leaf-list":
         if not isinstance(value, list):
             raise EditError("%s must be an array" % path[-1], path=path)
-        return [check(node, _scalar_text(node, v, path)) for v in value]
-    return check(node, _scalar_text(node, value, path))
+        return [_checked(check, node, _scalar_text(node, v, path), path) for v in value]
+    return _checked(check, node, _scalar_text(node, value, path), path)
+
+
+def _checked(check, node, text, path):
+    """CHECK(node, text), its ValueError turned into an EditError naming the value's path."""
+    try:
+        return check(node, text)
+    except ValueError as exc:
+        raise EditError('invalid value "%s" at %s: %s' % (text, "/".join(path), exc), path=path)
 
 
 def _json_in_container(node, value, check, path):
@@ -126,46 +137,62 @@ def _scalar_text(node, value, path):
 
 def to_xml(tree, schema, parent, conceal=None):
     """Append the tree's top-level elements to ET element PARENT."""
-    for name, node in schema.roots.items():
-        if name in tree:
-            ns = {"xmlns": schema.namespace(node.module)}
-            _xml_node(node, tree[name], parent, ns, conceal)
+    _walk_roots(tree, schema, _ElementWriter(parent), conceal)
     return parent
-
-
-def _xml_node(node, value, parent, ns, conceal):
-    """Elements of NODE under PARENT; NS (the xmlns attribute) is set on top-level ones."""
-    tag = node.name
-    if node.kind == "container":
-        _xml_children(node, value, ET.SubElement(parent, tag, ns), {}, conceal)
-    elif node.kind == "list":
-        for key in ordered_keys(node, value):
-            _xml_children(node, value[key], ET.SubElement(parent, tag, ns), {}, conceal)
-    elif node.kind == "leaf-list":
-        for item in value:
-            ET.SubElement(parent, tag, ns).text = _out_value(node, item, conceal)
-    else:
-        elem = ET.SubElement(parent, tag, ns)
-        if node.type.base != "empty":
-            elem.text = _out_value(node, value, conceal)
-
-
-def _xml_children(node, data, elem, ns, conceal):
-    names = list(node.keys) + [n for n in node.children if n not in node.keys]
-    for name in names:
-        if name in data:
-            _xml_node(node.children[name], data[name], elem, ns, conceal)
 
 
 def to_xml_text(tree, schema, conceal=None):
     """The same elements as `to_xml`, as text, written directly: several times faster than
     building and serialising ElementTree elements (NETCONF replies of 10,000 entries)."""
-    out = []
+    writer = _TextWriter()
+    _walk_roots(tree, schema, writer, conceal)
+    return "".join(writer.out)
+
+
+# The one walk of the tree in XML order; a writer turns its open/leaf/close calls into
+# text or ElementTree elements. NS is the namespace of a top-level element, else "".
+
+def _walk_roots(tree, schema, writer, conceal):
     for name, node in schema.roots.items():
         if name in tree:
-            _text_node(node, tree[name], out, ' xmlns="%s"' % _escape(schema.namespace(node.module)),
-                       conceal)
-    return "".join(out)
+            _walk(node, tree[name], writer, schema.namespace(node.module), conceal)
+
+
+def _walk(node, value, writer, ns, conceal):
+    tag = node.name
+    if node.kind == "container":
+        writer.open(tag, ns)
+        _walk_children(node, value, writer, conceal)
+        writer.close(tag)
+    elif node.kind == "list":
+        for key in ordered_keys(node, value):
+            writer.open(tag, ns)
+            _walk_children(node, value[key], writer, conceal)
+            writer.close(tag)
+    elif node.kind == "leaf-list":
+        for item in value:
+            writer.leaf(tag, ns, _out_value(node, item, conceal))
+    else:
+        writer.leaf(tag, ns, None if node.type.base == "empty" else _out_value(node, value, conceal))
+
+
+_child_order = {}
+
+
+def _walk_children(node, data, writer, conceal):
+    order = _child_order.get(node)
+    if order is None:      # keys first; plain leaves (most of them) take the short path
+        names = list(node.keys) + [n for n in node.children if n not in node.keys]
+        order = _child_order[node] = [
+            (n, c, c.kind == "leaf" and c.type.base != "empty" and c.secret != "encrypt")
+            for n, c in ((n, node.children[n]) for n in names)]
+    leaf = writer.leaf
+    for name, child, plain in order:
+        if name in data:
+            if plain:
+                leaf(name, "", data[name])
+            else:
+                _walk(child, data[name], writer, "", conceal)
 
 
 def _escape(text):
@@ -174,41 +201,37 @@ def _escape(text):
     return text
 
 
-def _text_node(node, value, out, ns, conceal):
-    tag = node.name
-    if node.kind == "container":
-        out.append("<%s%s>" % (tag, ns))
-        _text_children(node, value, out, conceal)
-        out.append("</%s>" % tag)
-    elif node.kind == "list":
-        for key in ordered_keys(node, value):
-            out.append("<%s%s>" % (tag, ns))
-            _text_children(node, value[key], out, conceal)
-            out.append("</%s>" % tag)
-    elif node.kind == "leaf-list":
-        out.extend("<%s%s>%s</%s>" % (tag, ns, _escape(_out_value(node, item, conceal)), tag)
-                   for item in value)
-    elif node.type.base == "empty":
-        out.append("<%s%s/>" % (tag, ns))
-    else:
-        out.append("<%s%s>%s</%s>" % (tag, ns, _escape(_out_value(node, value, conceal)), tag))
+class _TextWriter:
+    def __init__(self):
+        self.out = []
+
+    def open(self, tag, ns):
+        self.out.append('<%s xmlns="%s">' % (tag, _escape(ns)) if ns else "<%s>" % tag)
+
+    def close(self, tag):
+        self.out.append("</%s>" % tag)
+
+    def leaf(self, tag, ns, text):
+        if ns or text is None:
+            attr = ' xmlns="%s"' % _escape(ns) if ns else ""
+            self.out.append("<%s%s/>" % (tag, attr) if text is None
+                            else "<%s%s>%s</%s>" % (tag, attr, _escape(text), tag))
+        else:
+            self.out.append("<%s>%s</%s>" % (tag, _escape(text), tag))
 
 
-_child_order = {}
+class _ElementWriter:
+    def __init__(self, parent):
+        self.stack = [parent]
 
+    def open(self, tag, ns):
+        self.stack.append(ET.SubElement(self.stack[-1], tag, {"xmlns": ns} if ns else {}))
 
-def _text_children(node, data, out, conceal):
-    order = _child_order.get(node)
-    if order is None:
-        names = list(node.keys) + [n for n in node.children if n not in node.keys]
-        order = _child_order[node] = [(n, node.children[n]) for n in names]
-    for name, child in order:
-        if name in data:
-            value = data[name]
-            if child.kind == "leaf" and child.type.base != "empty" and child.secret != "encrypt":
-                out.append("<%s>%s</%s>" % (name, _escape(value), name))
-            else:
-                _text_node(child, value, out, "", conceal)
+    def close(self, _tag):
+        self.stack.pop()
+
+    def leaf(self, tag, ns, text):
+        ET.SubElement(self.stack[-1], tag, {"xmlns": ns} if ns else {}).text = text
 
 
 def xml_string(tree, schema, conceal=None, root="config"):
@@ -254,12 +277,12 @@ def _xml_in(node, elem, parent, check, path, ns):
                             tag="data-exists", path=path)
         entries[key] = entry
     elif node.kind == "leaf-list":
-        parent.setdefault(node.name, []).append(check(node, (elem.text or "").strip()))
+        parent.setdefault(node.name, []).append(_checked(check, node, (elem.text or "").strip(), path))
     else:
         text = "" if node.type.base == "empty" else (elem.text or "")
         if node.type.base != "string":
             text = text.strip()
-        parent[node.name] = check(node, text)
+        parent[node.name] = _checked(check, node, text, path)
 
 
 def _xml_in_children(node, elem, data, check, path, ns):

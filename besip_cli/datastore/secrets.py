@@ -45,7 +45,11 @@ class Keyring:
         """A new key, written whole before it appears under its name (a kill at any
         instant leaves no key or the complete key); the first of two racing processes wins."""
         key = _random.token_bytes(64)
-        if not write_atomic(self.path, key, 0o600, exclusive=True):
+        try:
+            created = write_atomic(self.path, key, 0o600, exclusive=True)
+        except OSError as exc:         # a full or read-only data directory
+            raise SecretError("cannot create the secrets key %s: %s" % (self.path, exc.strerror))
+        if not created:
             with open(self.path, "rb") as handle:
                 key = handle.read()
         return key

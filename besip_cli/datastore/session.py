@@ -7,6 +7,7 @@ everyone and survive a restart (a lock dies with the process that held it).
 """
 
 import contextlib
+import errno
 import fcntl
 import os
 import subprocess
@@ -295,20 +296,28 @@ class Session:
         with self.store.transaction():
             self.store.set_applying(True)
         try:
-            services.apply_commit(self.running, new, changes, self)
+            services.apply_commit(self.running, new, changes, self.schema, self.directory)
         except services.ServiceError as exc:
             with self.store.transaction():
                 self.store.set_applying(False)
+            cause = exc.__cause__
+            if self.store.unwritable() or getattr(cause, "errno", None) == errno.ENOSPC:
+                raise self.store.refusal(cause) from exc     # the files could not be written
             raise DatastoreError("commit refused: %s" % exc, tag="operation-failed")
         text = self.store.encode(new)
-        with self.store.transaction():
-            self.store.set_applying(False)
-            commit_id = self.store.add_revision(text, self.user, client or self.client, comment, label)
-            self.store.save("running", None, revision=commit_id, text=text)
-            edited_meanwhile = self.store.generation("candidate") != self._gen["candidate"]
-            if not edited_meanwhile:       # else keep the edits made since we read it
-                self.store.save("candidate", None, text=text)
-            self._gen = {name: self.store.generation(name) for name in TARGETS}
+        try:
+            with self.store.transaction():
+                self.store.set_applying(False)
+                commit_id = self.store.add_revision(text, self.user, client or self.client,
+                                                    comment, label)
+                self.store.save("running", None, revision=commit_id, text=text)
+                edited_meanwhile = self.store.generation("candidate") != self._gen["candidate"]
+                if not edited_meanwhile:       # else keep the edits made since we read it
+                    self.store.save("candidate", None, text=text)
+                self._gen = {name: self.store.generation(name) for name in TARGETS}
+        except StoreError:
+            self._restore_files(new)
+            raise
         self.running, self.revision = new, commit_id
         self.changed_by = []
         self.batch_dirty = False
@@ -319,10 +328,25 @@ class Session:
             self.candidate = T.copy_tree(new)
         return commit_id
 
+    def _restore_files(self, new):
+        """Running could not be stored (a full disk): generate the programs' files from
+        running again at once. If that fails too, the applying marker stays and the next
+        session does it (reconcile)."""
+        with contextlib.suppress(services.ServiceError, StoreError):
+            services.apply_commit(new, self.running, T.diff(new, self.running, self.schema.roots),
+                                  self)
+            with self.store.transaction():
+                self.store.set_applying(False)
+
     @contextlib.contextmanager
     def _commit_lock(self):
         path = os.path.join(self.directory, "commit.lock")
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if self.store.read_only:
+            raise StoreError(self.store.read_only, tag="resource-denied")
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise self.store.refusal(exc)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -347,7 +371,8 @@ class Session:
                 self.refresh()
                 if self.store.applying() != owner:
                     return
-                services.apply_commit({}, self.running, T.diff({}, self.running, self.schema.roots), self)
+                services.apply_commit({}, self.running, T.diff({}, self.running, self.schema.roots),
+                                       self.schema, self.directory)
                 with self.store.transaction():
                     self.store.set_applying(False)
         except (DatastoreError, services.ServiceError) as exc:

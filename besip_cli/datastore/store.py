@@ -6,11 +6,14 @@ that returned is on disk. Each stored tree carries a SHA-256 digest so that a da
 hand-edited database is reported instead of being loaded.
 """
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
 import sqlite3
 import time
+import urllib.parse
 import zlib
 
 from .tree import entry_key
@@ -19,8 +22,16 @@ FORMAT = 1
 KEEP_REVISIONS = 50
 
 
+LOW_SPACE = 128 * 1024     # bytes free below which a failed write is put down to a full disk
+
+
 class StoreError(Exception):
-    """The data directory cannot be used; the message says why and where."""
+    """The data directory cannot be used; the message says why and where. TAG is the
+    NETCONF error-tag: resource-denied when the directory is full or read-only."""
+
+    def __init__(self, message, tag="operation-failed"):
+        super().__init__(message)
+        self.tag = tag
 
 
 _SCHEMA_SQL = """
@@ -63,11 +74,13 @@ class Store:
         self.directory = directory
         self.schema = schema
         self.path = os.path.join(directory, "besip.db")
+        self.read_only = None          # why nothing can be written (a sentence), or None
+        self.db = None
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise StoreError("cannot use %s as data directory: it is not a directory" % directory)
         try:
             os.makedirs(directory, mode=0o700, exist_ok=True)
-            fresh = not os.path.exists(self.path)
+            fresh = self.created = not os.path.exists(self.path)
             if fresh:
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
@@ -76,10 +89,66 @@ class Store:
             self.db.executescript(_SCHEMA_SQL)
             self._upgrade()
             self._init_rows()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError("datastore %s is unusable: %s" % (self.path, exc))
-        except OSError as exc:
-            raise StoreError("cannot open data directory %s: %s" % (directory, exc.strerror))
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if self.db is not None:
+                self.db.close()
+            reason = self.unwritable()
+            if reason is None or not os.path.exists(self.path):
+                if isinstance(exc, OSError):
+                    raise StoreError("cannot open data directory %s: %s" % (directory, exc.strerror))
+                raise StoreError("datastore %s is unusable: %s" % (self.path, exc))
+            self._open_read_only(reason)
+
+    def unwritable(self):
+        """Why the data directory cannot take a write now (read-only, full), or None."""
+        if not os.access(self.directory, os.W_OK) or (
+                os.path.exists(self.path) and not os.access(self.path, os.W_OK)):
+            return "%s is read-only: the configuration can be shown but not changed" % self.directory
+        try:
+            st = os.statvfs(self.directory)
+        except OSError:
+            return None
+        if st.f_bavail * st.f_frsize < LOW_SPACE:
+            return "Not enough space on %s: nothing was committed" % self.directory
+        return None
+
+    def _open_read_only(self, reason):
+        """Open the database for reading only, since REASON forbids writing."""
+        wal = self.path + "-wal"
+        if os.path.exists(wal) and os.path.getsize(wal) > 0:
+            raise StoreError("%s, and %s holds commits not yet merged into %s: make the directory "
+                             "writable and run besip again" % (reason.split(":")[0], wal, self.path),
+                             tag="resource-denied")
+        uri = "file:%s?" % urllib.parse.quote(os.path.abspath(self.path))
+        for mode in ("mode=ro", "immutable=1"):    # immutable: no -shm file can be made
+            db = sqlite3.connect(uri + mode, uri=True, timeout=10, isolation_level=None)
+            try:
+                row = db.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+                db.execute("SELECT 1 FROM datastore, history, sessions, locks, pending_confirm "
+                           "LIMIT 1").fetchall()
+                break
+            except sqlite3.DatabaseError as exc:
+                db.close()
+                error = exc
+        else:
+            raise StoreError("datastore %s is unusable: %s" % (self.path, error))
+        if row is None or row[0] != str(FORMAT):
+            db.close()
+            raise StoreError("datastore %s has format %s; this besip reads format %d"
+                             % (self.path, row and row[0], FORMAT))
+        self.db, self.read_only = db, reason
+
+    def refusal(self, exc):
+        """The StoreError for a write that failed with EXC (sqlite3 or OS error)."""
+        name = getattr(exc, "sqlite_errorname", "")
+        reason = self.read_only or self.unwritable()
+        if reason is None and (name == "SQLITE_FULL" or getattr(exc, "errno", None) == errno.ENOSPC):
+            reason = "Not enough space on %s: nothing was committed" % self.directory
+        if reason is not None:
+            return StoreError(reason, tag="resource-denied")
+        if isinstance(exc, OSError):
+            return StoreError("cannot write in data directory %s: %s" % (self.directory, exc.strerror))
+        return StoreError("datastore %s is unusable: %s" % (self.path, exc))
 
     def _upgrade(self):
         """Columns added since format 1 was first written."""
@@ -105,7 +174,7 @@ class Store:
     # -- transactions
 
     def transaction(self):
-        return _Transaction(self.db)
+        return _Transaction(self)
 
     # -- encoding: JSON of the tree, multi-key list dicts turned into lists of entries
 
@@ -170,18 +239,25 @@ class Store:
         row = self.db.execute("SELECT data, digest FROM history WHERE id=?", (commit_id,)).fetchone()
         if row is None:
             return None
-        text = zlib.decompress(row[0]).decode("utf-8")
+        try:
+            text = zlib.decompress(row[0]).decode("utf-8")
+        except (zlib.error, UnicodeDecodeError) as exc:
+            raise StoreError("commit %d in %s is damaged (%s)" % (commit_id, self.path, exc))
         if _digest(text) != row[1]:
-            raise StoreError("commit %d in %s is damaged" % (commit_id, self.path))
+            raise StoreError("commit %d in %s is damaged (checksum mismatch)"
+                             % (commit_id, self.path))
         return self.decode(text, "commit %d" % commit_id)
 
     def recover(self):
-        """Make the newest intact commit running and candidate again; its id (0: none
-        was intact, the configuration is empty)."""
+        """Make the newest intact commit running and candidate again: (its id, or 0 when
+        none was intact and the configuration is now empty; the newer damaged commits'
+        messages)."""
+        damaged = []
         for commit_id, *_rest in self.history():
             try:
                 tree = self.revision(commit_id)
-            except StoreError:
+            except StoreError as exc:
+                damaged.append(str(exc))
                 continue
             break
         else:
@@ -190,25 +266,38 @@ class Store:
         with self.transaction():
             self.save("running", None, revision=commit_id, text=text)
             self.save("candidate", None, text=text)
-        return commit_id
+        return commit_id, damaged
 
     # -- sessions and locks
 
     def open_session(self, user, client, peer=""):
+        """The new session's id (0 when read-only: it is not registered)."""
+        if self.read_only:
+            return 0
         pid = os.getpid()
-        with self.transaction():
-            cur = self.db.execute("INSERT INTO sessions (user, client, pid, pid_start, started, peer)"
-                                  " VALUES (?, ?, ?, ?, ?, ?)",
-                                  (user, client, pid, process_start(pid), time.time(), peer))
+        try:
+            with self.transaction():
+                cur = self.db.execute("INSERT INTO sessions (user, client, pid, pid_start, "
+                                      "started, peer) VALUES (?, ?, ?, ?, ?, ?)",
+                                      (user, client, pid, process_start(pid), time.time(), peer))
+        except StoreError as exc:
+            if exc.tag != "resource-denied":
+                raise
+            self.read_only = str(exc)          # a full disk: reading still works
+            return 0
         return cur.lastrowid
 
     def close_session(self, session):
+        if self.read_only:
+            return
         with self.transaction():
             self.db.execute("DELETE FROM locks WHERE session=?", (session,))
             self.db.execute("DELETE FROM sessions WHERE id=?", (session,))
 
     def reap_sessions(self):
         """Forget sessions whose process is gone, and the locks they held."""
+        if self.read_only:
+            return
         dead = [sid for sid, pid, start in
                 self.db.execute("SELECT id, pid, pid_start FROM sessions").fetchall()
                 if not alive(pid, start)]
@@ -280,25 +369,38 @@ class Store:
 
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception; inside another
-    transaction it is part of the outer one."""
+    transaction it is part of the outer one. A write that fails for want of space or
+    permission (or any write in a read-only store) raises the store's StoreError."""
 
-    def __init__(self, db):
-        self.db = db
+    def __init__(self, store):
+        self.store = store
+        self.db = store.db
         self.outer = False
 
     def __enter__(self):
-        if self.db.in_transaction:
+        if self.db.in_transaction or self.store.read_only:
             return self.db
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise StoreError("the datastore is busy (%s); try again" % exc)
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_BUSY":
+                raise StoreError("the datastore is busy (%s); try again" % exc, tag="in-use")
+            raise self.store.refusal(exc)
         self.outer = True
         return self.db
 
-    def __exit__(self, kind, _value, _tb):
+    def __exit__(self, kind, value, _tb):
         if self.outer:
-            self.db.execute("ROLLBACK" if kind else "COMMIT")
+            try:
+                self.db.execute("ROLLBACK" if kind else "COMMIT")
+            except sqlite3.DatabaseError as exc:
+                if self.db.in_transaction:
+                    with contextlib.suppress(sqlite3.DatabaseError):
+                        self.db.execute("ROLLBACK")
+                if not kind:
+                    raise self.store.refusal(exc) from exc
+        if isinstance(value, sqlite3.DatabaseError) and (self.outer or self.store.read_only):
+            raise self.store.refusal(value) from value
         return False
 
 

@@ -10,6 +10,7 @@ checked here, since libyang only sees a subset of the entries.
 import json
 import re
 
+from ..schema.defaults import default_of
 from ..schema.xpathdeps import GLOBAL, simple_leafref, top_list
 from .tree import diff, key_tuple, ordered_keys
 
@@ -214,8 +215,7 @@ def _unique_and_max(schema, candidate, plan, full):
         for fields in lst.unique:
             seen = {}
             for key in ordered_keys(lst, entries):
-                values = tuple(_with_default(lst, f, _leaf_in(entries[key], lst, f.split("/")))
-                               for f in fields)
+                values = tuple(_unique_value(entries[key], lst, f.split("/")) for f in fields)
                 if None in values:
                     continue
                 if values in seen:
@@ -229,14 +229,16 @@ def _unique_and_max(schema, candidate, plan, full):
     return problems
 
 
-def _with_default(lst, field, value):
+def _unique_value(entry, lst, names):
     """A unique-constrained leaf's value; YANG counts its default when it is absent."""
+    value = _leaf_in(entry, lst, names)
     if value is not None:
         return value
-    node = lst
-    for name in field.split("/"):
+    parent, node = _leaf_in(entry, lst, names[:-1]), lst
+    for name in names[:-1]:
         node = node.children[name]
-    return node.default
+    return default_of(node.children[names[-1]], parent if isinstance(parent, dict) else {},
+                      node.children)
 
 
 def _pruned(schema, candidate, plan, dropped):
@@ -311,7 +313,8 @@ def _dangling_because_dropped(schema, candidate, plan, path):
 
 def _errors(schema, engine, tree):
     from .codec import to_json_obj
-    return engine.parse_errors(json.dumps(to_json_obj(tree, schema)))
+    # UTF-8, not \u escapes: libyang refuses the surrogate pairs of characters beyond U+FFFF
+    return engine.parse_errors(json.dumps(to_json_obj(tree, schema), ensure_ascii=False))
 
 
 _LOCATION = re.compile(r'(Data|Schema) location "([^"]+)"', re.IGNORECASE)

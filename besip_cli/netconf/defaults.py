@@ -1,28 +1,8 @@
 """With-defaults (RFC 6243): the stored tree is `explicit`; report-all and trim from it."""
 
+from ..schema.defaults import filled
+
 MODES = ("explicit", "report-all", "trim")
-
-
-def report_all(data, children):
-    """A copy of DATA with the default of every absent leaf that has one (outside choices)."""
-    out = dict(data)
-    for name, node in children.items():
-        if not node.config:
-            continue
-        if node.kind == "leaf" and name not in out and node.default is not None and not node.choice:
-            out[name] = node.default
-        elif node.kind == "leaf-list" and name not in out and node.default and not node.choice:
-            out[name] = list(node.default) if isinstance(node.default, (list, tuple)) else [node.default]
-        elif node.kind == "container":
-            if name in out:
-                out[name] = report_all(out[name], node.children)
-            elif not node.presence and not node.choice:
-                filled = report_all({}, node.children)
-                if filled:
-                    out[name] = filled
-        elif node.kind == "list" and name in out:
-            out[name] = {k: report_all(e, node.children) for k, e in out[name].items()}
-    return out
 
 
 def trim(data, children):
@@ -52,7 +32,7 @@ def _keep_keys(trimmed, entry, node):
 
 def apply(mode, data, schema):
     if mode == "report-all":
-        return report_all(data, schema.roots)
+        return filled(data, schema.roots)
     if mode == "trim":
         return trim(data, schema.roots)
     return data

@@ -5,11 +5,15 @@ import os
 import signal
 import xml.etree.ElementTree as ET
 
+from .. import auth
 from ..auth import WRITE_ROLES
 from ..datastore import codec
+from ..datastore.secrets import SecretError
 from ..datastore.session import DatastoreError
+from ..datastore.store import StoreError
 from ..datastore.tree import EditError
 from ..datastore.validate import validate as validate_tree
+from .. import services
 from . import defaults, filters, monitoring, notifications
 from .edit import Editor
 from .errors import RpcError, RpcErrors
@@ -28,19 +32,23 @@ def dispatch(nc, op, prefixes):
         raise RpcError("operation-not-supported", "unknown operation %s%s"
                        % (name, " in %s" % ns if ns else ""), type="protocol",
                        info={"bad-element": name})
-    nc.ds.refresh()
-    if name != "close-session":
-        _authorize(nc, name)
     try:
+        nc.ds.refresh()
+        if name != "close-session":
+            _authorize(nc, name)
         return handler(nc, op, prefixes)
     except DatastoreError as exc:
         raise _from_datastore(nc, exc)
+    except StoreError as exc:          # a full or read-only data directory, damage
+        raise RpcError(exc.tag, str(exc))
+    except SecretError as exc:         # a damaged or uncreatable secrets key
+        raise RpcError("operation-failed", str(exc))
     except EditError as exc:
         raise RpcError(exc.tag, str(exc), path=instance_id(nc.ds.schema, exc.path or ()))
 
 
 def _authorize(nc, name):
-    role = nc.ds.role
+    role = auth.process_role(nc.ds) if nc.local else nc.ds.role
     if role is None:
         raise RpcError("access-denied", "user %s may not use this box" % nc.user)
     if name in WRITES and role not in WRITE_ROLES:
@@ -129,7 +137,10 @@ def get_config(nc, op, prefixes):
 
 
 def get(nc, op, prefixes):
-    return _data_reply(nc, nc.ds.running, op, prefixes, state=True)
+    """Running plus the `config false` data of the services' state hooks (a program that
+    does not answer reports nothing) and the NETCONF monitoring state."""
+    tree = services.merged(nc.ds.running, services.operational_state(nc.ds.directory))
+    return _data_reply(nc, tree, op, prefixes, state=True)
 
 
 def get_schema(nc, op, _prefixes):

@@ -28,13 +28,14 @@ class SessionEnd(Exception):
 
 class NetconfSession:
     def __init__(self, infile, outfile, user, datastore, peer="", hello_timeout=HELLO_TIMEOUT,
-                 message_timeout=MESSAGE_TIMEOUT):
+                 message_timeout=MESSAGE_TIMEOUT, local=False):
         self.framer = Framer(infile, outfile, message_timeout=message_timeout)
         self.write_lock = threading.Lock()
         self.hello_timeout = hello_timeout
         self.ds = Session(datastore, user=user, client="netconf", peer=peer)
         self.id = self.ds.id
         self.user = user
+        self.local = local            # this process's own user (besip-netconf), not a remote login
         self.capabilities = monitoring.capabilities(self.ds)
         self.subscription = None
         self.closed = threading.Event()
@@ -164,7 +165,8 @@ def _esc(text):
 
 
 def serve(infile, outfile, *, user, datastore, peer="", hello_timeout=HELLO_TIMEOUT,
-          message_timeout=MESSAGE_TIMEOUT):
+          message_timeout=MESSAGE_TIMEOUT, local=False):
     """Run one NETCONF session on binary streams INFILE/OUTFILE until it ends. A client
-    silent before its hello, or in the middle of a message, is disconnected."""
-    NetconfSession(infile, outfile, user, datastore, peer, hello_timeout, message_timeout).run()
+    silent before its hello, or in the middle of a message, is disconnected. LOCAL: the
+    session is this process's own user's, who gets the console-owner rule (auth.py)."""
+    NetconfSession(infile, outfile, user, datastore, peer, hello_timeout, message_timeout, local).run()

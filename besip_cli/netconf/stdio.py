@@ -1,6 +1,7 @@
 """`besip-netconf`: one NETCONF session on stdin/stdout, for OpenSSH's
 `Subsystem netconf /usr/bin/besip-netconf` (as yuma's netconf-subsystem is used).
-The user is the SSH login user; the data directory is --datastore, $BESIP_HOME or the default."""
+The user is the SSH login user; the data directory is --datastore, $BESIP_HOME or the default.
+Run locally (not over SSH), its user gets the console-owner rule, as in the shell."""
 
 import argparse
 import os
@@ -21,7 +22,8 @@ def main(argv=None):
     peer = (os.environ.get("SSH_CLIENT") or "").split(" ")[0]
     infile = os.fdopen(0, "rb", buffering=0)
     outfile = os.fdopen(1, "wb", buffering=0)
-    serve(infile, outfile, user=user, datastore=args.datastore or default_directory(), peer=peer)
+    serve(infile, outfile, user=user, datastore=args.datastore or default_directory(), peer=peer,
+          local=True)
     return 0
 
 

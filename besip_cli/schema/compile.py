@@ -71,20 +71,20 @@ def _is_error(err):
     return error.is_error(error.err_level(tag))
 
 
-def _convert(stmt, parent, module, choice):
+def _convert(stmt, parent, module, choice, default_cases=()):
     """Yield SchemaNodes for STMT (a choice yields the nodes of its cases)."""
     if stmt.keyword == "choice":
+        inner = default_cases + (_arg(stmt, "default"),)
         for case in stmt.i_children:
-            if case.keyword == "case":
-                for child in case.i_children:
-                    yield from _convert(child, parent, module, choice + ((stmt.arg, case.arg),))
-            else:   # shorthand case
-                yield from _convert(case, parent, module, choice + ((stmt.arg, case.arg),))
+            step = choice + ((stmt.arg, case.arg),)
+            for child in case.i_children if case.keyword == "case" else (case,):  # else shorthand
+                yield from _convert(child, parent, module, step, inner)
         return
     if stmt.keyword not in DATA_KEYWORDS:
         return
     node = SchemaNode(stmt.keyword, stmt.arg, stmt.i_module.i_modulename, parent)
     node.choice = choice
+    node.default_cases = default_cases
     _SOURCES[id(node)] = stmt
     node.description = _arg(stmt, "description") or ""
     node.help = first_sentence(node.description)

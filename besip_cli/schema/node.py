@@ -47,7 +47,7 @@ class SchemaNode:
 
     __slots__ = ("kind", "name", "module", "description", "help", "parent", "children", "keys",
                  "type", "default", "mandatory", "presence", "config", "user_ordered",
-                 "min_elements", "max_elements", "units", "secret", "choice", "constraints",
+                 "min_elements", "max_elements", "units", "secret", "choice", "default_cases", "constraints",
                  "unique", "must_refs", "config_children", "keywords")
 
     def __init__(self, kind, name, module, parent=None):
@@ -70,6 +70,7 @@ class SchemaNode:
         self.units = None
         self.secret = None                # None | "hash" | "encrypt"  (besip-extensions)
         self.choice = ()                  # ((choice, case), ...) from outermost to innermost
+        self.default_cases = ()           # each of those choices' default case (or None)
         self.constraints = False          # has must/when/leafref: libyang must see it
         self.unique = ()                  # tuples of descendant leaf names
         self.must_refs = None             # lists whose every entry a constraint here reads

@@ -12,15 +12,18 @@ validation and before anything is stored.
 
 import importlib
 
-
-class ServiceError(Exception):
-    """A service refused or failed to apply the new configuration."""
+from ..schema.defaults import filled
+from .errors import ServiceError
+from .pipeline import run
+from .settings import Settings
+from .transaction import Transaction
 
 
 # Service modules, by name. Each has NAME, SUBTREES (top-level nodes it reads), AFTER
-# (services it must be applied after), verify(config, ctx) and generate(config, ctx)
-# -> {path under the target root: File or None (remove)}; optionally before_reload(ctx)
-# and after_reload(ctx, config) around its reload command.
+# (services it must be applied after), verify(tx) and generate(tx) -> {path under the
+# target root: File or None (remove)}, tx being a transaction.Transaction; optionally
+# before_reload(tx) -> saved and after_reload(tx, saved, running) around its reload command, and
+# state(settings) -> the `config false` data it reports (for `show` and NETCONF <get>).
 SERVICE_MODULES = ("uci_system", "uci_network", "uci_besip", "kamailio", "asterisk")
 
 
@@ -49,8 +52,36 @@ def touched(changes):
     return {c.path[0][0] if isinstance(c.path[0], tuple) else c.path[0] for c in changes}
 
 
-def apply_commit(old, new, changes, context):
-    """Run every service whose subtree CHANGES touch; raise ServiceError to refuse."""
-    from .pipeline import run
+def apply_commit(old, new, changes, schema, directory):
+    """Run every service whose subtree CHANGES (from OLD to NEW) touch, with the settings
+    of the data DIRECTORY; raise ServiceError to refuse."""
     roots = touched(changes)
-    run([s for s in services() if roots & set(s.SUBTREES)], new, context)
+    selected = [s for s in services() if roots & set(s.SUBTREES)]
+    if selected:
+        tx = Transaction(filled(old, schema.roots, True, lazy=True), filled(new, schema.roots, True, lazy=True),
+                         tuple(changes), Settings(directory))
+        run(selected, tx)
+
+
+def operational_state(directory, strict=False):
+    """The `config false` data of every service's state hook, merged into one tree. A
+    service whose program does not answer adds nothing, or (STRICT) raises ServiceError."""
+    settings = Settings(directory)
+    out = {}
+    for service in services():
+        if hasattr(service, "state"):
+            try:
+                out = merged(out, service.state(settings))
+            except ServiceError:
+                if strict:
+                    raise
+    return out
+
+
+def merged(tree, extra):
+    """A copy of TREE with the nodes of EXTRA added (TREE itself is not changed)."""
+    out = dict(tree)
+    for name, value in extra.items():
+        both = isinstance(value, dict) and isinstance(out.get(name), dict)
+        out[name] = merged(out[name], value) if both else value
+    return out

@@ -7,7 +7,8 @@ internal loopback port, reaching phones through the Kamailio endpoint.
 
 import hashlib
 
-from . import dialplan, listen
+from . import dialplan, listen, shards
+from .errors import ServiceError
 from .install import File
 from .render import render
 
@@ -17,7 +18,6 @@ AFTER = ()
 ASTERISK_ADDRESS = "127.0.0.1"
 ASTERISK_PORT = 5080
 FILES = ("pjsip.conf", "extensions.conf", "voicemail.conf", "rtp.conf")
-SECRET_FILES = ("pjsip.conf", "voicemail.conf")
 # Asterisk's format names of the model's codecs where they differ (G.711).
 FORMATS = {"pcmu": "ulaw", "pcma": "alaw"}
 DEFAULT_CODECS = {"extension": ["pcma", "pcmu", "g722"], "trunk": ["pcma", "pcmu"]}
@@ -28,8 +28,16 @@ def formats(codecs, kind):
     return ",".join(FORMATS.get(c, c) for c in codecs or DEFAULT_CODECS[kind])
 
 
-def verify(config, ctx):
-    pbx = config["pbx"]
+# Per-extension parts, one file per shard: template -> path (with the shard's name).
+SHARD_FILES = {"pjsip-extensions.conf": "pjsip.d/extensions-%s.conf",
+               "extensions-globals.conf": "extensions.d/globals-%s.conf",
+               "extensions-local.conf": "extensions.d/local-%s.conf",
+               "voicemail-mailboxes.conf": "voicemail.d/mailboxes-%s.conf"}
+SECRET_FILES = ("pjsip.conf", "voicemail.conf", "pjsip-extensions.conf", "voicemail-mailboxes.conf")
+
+
+def verify(tx):
+    pbx = tx.new["pbx"]
     if pbx["mode"] == "proxy":
         return
     if pbx["mode"] == "pbx":
@@ -54,20 +62,27 @@ def kamailio_port(pbx):
     return "5060"
 
 
-def generate(config, ctx):
-    pbx = config["pbx"]
+def generate(tx):
+    """The main files every time (they are small), the shards of changed extensions only."""
+    pbx = tx.new["pbx"]
     if pbx["mode"] == "proxy":
-        return {"/etc/asterisk/" + name: None for name in FILES}
+        return {"/etc/asterisk/" + path: None for path in FILES + tuple(
+            shape % name for shape in SHARD_FILES.values() for name in shards.NAMES)}
     routes = dialplan.routes(pbx)
     for route in routes:
         route["exten"] = dialplan.asterisk(route["pattern"])
     values = dict(pbx=pbx, routes=routes, proxy=pbx["mode"] == "proxy-pbx",
                   internal=(ASTERISK_ADDRESS, ASTERISK_PORT), kamailio_port=kamailio_port(pbx),
-                  enabled={n: e for n, e in pbx["extension"].items() if e["enabled"] == "true"},
-                  pins={n: mailbox_pin(n, e) for n, e in pbx["extension"].items() if "voicemail" in e},
                   trunks={n: t for n, t in pbx["trunk"].items() if t["enabled"] == "true"},
-                  listens=pbx["sip"]["listen"] or [("0.0.0.0", "5060", "udp")], formats=formats)
-    user = ctx.settings.of(NAME, "user")
-    return {"/etc/asterisk/" + name: File(render("asterisk/" + name, **values),
-                                          secret=name in SECRET_FILES, user=user)
-            for name in FILES}
+                  listens=pbx["sip"]["listen"] or [("0.0.0.0", "5060", "udp")], shards=shards.NAMES,
+                  formats=formats)
+    user = tx.settings.of(NAME, "user")
+    out = {"/etc/asterisk/" + name: File(render("asterisk/" + name, **values),
+                                         secret=name in SECRET_FILES, user=user) for name in FILES}
+    for name, entries in shards.members(pbx["extension"], shards.touched(tx)).items():
+        part = dict(values, enabled={n: e for n, e in entries.items() if e["enabled"] == "true"},
+                    pins={n: mailbox_pin(n, e) for n, e in entries.items() if "voicemail" in e})
+        for template, shape in SHARD_FILES.items():
+            out["/etc/asterisk/" + shape % name] = File(render("asterisk/" + template, **part),
+                                                        secret=template in SECRET_FILES, user=user)
+    return out

@@ -2,7 +2,7 @@
 
 import re
 
-from . import ServiceError
+from .errors import ServiceError
 
 _CLASSES = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]"}
 _TOKEN = re.compile(r"\[(?:[0-9](?:-[0-9])?)+\]|[0-9*#+XZN]|[.!]$")

@@ -9,11 +9,14 @@ phones stay reachable without a location database on flash.
 
 import hashlib
 import ipaddress
+import os
 import sqlite3
 
-from . import ServiceError, dialplan, listen
+from . import dialplan, listen, shards, state as pbx_state
+from .errors import ServiceError
 from .asterisk import ASTERISK_ADDRESS, ASTERISK_PORT
-from .install import File
+from .install import File, Rows
+from .kamailio_rpc import contacts, rpc, rpc_socket
 from .render import render
 
 NAME = "kamailio"
@@ -34,28 +37,26 @@ CREATE TABLE subscriber (id INTEGER PRIMARY KEY NOT NULL, username VARCHAR(64) D
 """
 
 
-def before_reload(ctx):
-    """Remember the contacts of the running Kamailio (none if it is not running)."""
-    from .state import contacts
+def before_reload(tx):
+    """The contacts of the running Kamailio (none if it is not running)."""
     try:
-        ctx.saved_contacts = contacts(ctx.settings)
+        return contacts(tx.settings)
     except ServiceError:
-        ctx.saved_contacts = []
+        return []
 
 
-def after_reload(ctx, config):
-    """Give the restarted Kamailio back the contacts of still-enabled extensions (CONFIG
-    None: the old files are back after a refused commit, so every saved contact)."""
-    from .state import rpc
-    extensions = config["pbx"]["extension"] if config is not None else None
-    for aor, c in getattr(ctx, "saved_contacts", []):
-        ext = extensions.get(aor) if extensions is not None else {"enabled": "true"}
+def after_reload(tx, saved_contacts, config):
+    """Give the restarted Kamailio back the contacts of the extensions still enabled in
+    CONFIG, the configuration it now runs (the old one after a refused commit)."""
+    extensions = config["pbx"]["extension"]
+    for aor, c in saved_contacts:
+        ext = extensions.get(aor)
         expires = int(c.get("Expires", 0))
         if ext is None or ext["enabled"] != "true" or expires <= 0:
             continue
         # the NAT address the phone is reached at (received) and the socket it came in on
         path, received, sock = (_set(c.get(k)) for k in ("Path", "Received", "Socket"))
-        rpc(ctx.settings, "ul.add", "location", aor, c["Address"], expires, float(c.get("Q", -1)),
+        rpc(tx.settings, "ul.add", "location", aor, c["Address"], expires, float(c.get("Q", -1)),
             path, int(c.get("Flags", 0)), int(c.get("CFlags", 0)), int(c.get("Methods", -1)),
             received, sock)
 
@@ -63,6 +64,11 @@ def after_reload(ctx, config):
 def _set(value):
     """A ul.dump field as ul.add takes it ('0': not set)."""
     return "0" if value in (None, "", "[not set]") else value
+
+
+def state(settings):
+    """State hook: the `config false` registrations and calls of the running Kamailio."""
+    return {"pbx": pbx_state.pbx_state(settings)}
 
 
 def listens(pbx):
@@ -80,8 +86,8 @@ def uri_host(host):
     return "[%s]" % host if ":" in host else host
 
 
-def verify(config, ctx):
-    pbx = config["pbx"]
+def verify(tx):
+    pbx = tx.new["pbx"]
     if pbx["mode"] == "pbx":
         return
     listen.verify(listens(pbx))
@@ -93,37 +99,47 @@ def verify(config, ctx):
     dialplan.verify(pbx)
 
 
+def subscriber(number, ext, realm):
+    """The subscriber row of an extension (None: it may not register), HA1s only."""
+    if ext is None or ext["enabled"] != "true":
+        return None
+    ha1 = hashlib.md5(("%s:%s:%s" % (number, realm, ext["secret"])).encode()).hexdigest()
+    ha1b = hashlib.md5(("%s@%s:%s:%s" % (number, realm, realm, ext["secret"])).encode()).hexdigest()
+    return {"username": number, "domain": realm, "ha1": ha1, "ha1b": ha1b,
+            "voicemail": int("voicemail" in ext), "recording": int(ext["recording"] != "never")}
+
+
 def subscribers(pbx):
-    """The SQLite subscriber database (bytes): enabled extensions only, HA1s only."""
+    """The SQLite subscriber database (bytes): enabled extensions only."""
     conn = sqlite3.connect(":memory:")
     conn.executescript(SCHEMA)
-    realm = pbx["domain"]
-    rows = []
-    for number, ext in pbx["extension"].items():
-        if ext["enabled"] != "true":
-            continue
-        ha1 = hashlib.md5(("%s:%s:%s" % (number, realm, ext["secret"])).encode()).hexdigest()
-        ha1b = hashlib.md5(("%s@%s:%s:%s" % (number, realm, realm, ext["secret"])).encode()).hexdigest()
-        rows.append((number, realm, ha1, ha1b, int("voicemail" in ext), int(ext["recording"] != "never")))
+    rows = [subscriber(n, e, pbx["domain"]) for n, e in pbx["extension"].items()]
     conn.executemany("INSERT INTO subscriber (username, domain, ha1, ha1b, voicemail, recording) "
-                     "VALUES (?, ?, ?, ?, ?, ?)", rows)
+                     "VALUES (:username, :domain, :ha1, :ha1b, :voicemail, :recording)",
+                     [r for r in rows if r is not None])
     conn.commit()
     data = conn.serialize()
     conn.close()
     return bytes(data)
 
 
-def rpc_socket(settings):
-    """The JSON-RPC datagram socket operational state is read from."""
-    return settings.runtime(NAME) + "/kamailio_rpc.sock"
+def subscriber_file(tx):
+    """The whole subscriber table, or only the rows of the changed extensions when the
+    table exists and nothing else it depends on (the realm) changed."""
+    pbx = tx.new["pbx"]
+    keys = shards.changed_entries(tx)
+    if keys is None or not os.path.exists(tx.settings.path(DB)):
+        return File(subscribers(pbx), secret=True, user=tx.settings.of(NAME, "user"))
+    entries = pbx["extension"]
+    return Rows("subscriber", ("username", "domain"),
+                {(n, pbx["domain"]): subscriber(n, entries.get(n), pbx["domain"]) for n in keys})
 
 
-def generate(config, ctx):
-    pbx = config["pbx"]
+def generate(tx):
+    pbx = tx.new["pbx"]
     if pbx["mode"] == "pbx":
         return {CFG: None, DB: None}
-    settings = ctx.settings
-    user = settings.of(NAME, "user")
+    settings = tx.settings
     routes = dialplan.routes(pbx)
     for route in routes:
         route["regex"] = dialplan.regex(route["pattern"])
@@ -139,4 +155,4 @@ def generate(config, ctx):
                  proxy_pbx=pbx["mode"] == "proxy-pbx",
                  asterisk="sip:%s:%d" % (ASTERISK_ADDRESS, ASTERISK_PORT),
                  asterisk_address=ASTERISK_ADDRESS, asterisk_port=ASTERISK_PORT)
-    return {CFG: File(cfg), DB: File(subscribers(pbx), secret=True, user=user)}
+    return {CFG: File(cfg), DB: subscriber_file(tx)}

@@ -6,52 +6,8 @@ import tempfile
 
 from . import ServiceError
 from .install import Installation
-from .settings import Settings
 
 COMMAND_TIMEOUT = 60
-
-
-def with_defaults(data, children):
-    """A copy of DATA with the schema defaults of absent leaves filled in (containers
-    without presence are entered so their defaults appear too; absent leaf-lists are [])."""
-    out = {}
-    for name, node in children.items():
-        if not node.config:
-            continue
-        value = data.get(name)
-        if node.kind == "list":
-            out[name] = {k: with_defaults(e, node.children) for k, e in (value or {}).items()}
-        elif node.kind == "container":
-            if value is None and node.presence:
-                continue
-            out[name] = with_defaults(value or {}, node.children)
-        elif value is not None:
-            out[name] = value
-        elif node.kind == "leaf-list":
-            out[name] = list(node.default or [])
-        elif node.default is not None and not _other_case_set(data, node):
-            out[name] = node.default
-    return out
-
-
-def _other_case_set(data, node):
-    """True if a sibling from another case of NODE's choice is present."""
-    if not node.choice:
-        return False
-    choice, case = node.choice[-1]
-    for sibling in node.parent.children.values() if node.parent else ():
-        if sibling.choice and sibling.choice[-1][0] == choice and sibling.choice[-1][1] != case \
-                and sibling.name in data:
-            return True
-    return False
-
-
-class Context:
-    """What a service sees besides its configuration: settings and the session."""
-
-    def __init__(self, settings, session):
-        self.settings = settings
-        self.session = session
 
 
 def run_command(command, settings, service, what):
@@ -73,41 +29,53 @@ def run_command(command, settings, service, what):
         raise ServiceError("%s %s failed: %s" % (service, what, message))
 
 
-def run(selected, new, session):
-    """Apply NEW for the SELECTED service modules (dependency order)."""
-    if not selected:
-        return
-    settings = Settings(session.directory)
-    ctx = Context(settings, session)
-    config = with_defaults(new, session.schema.roots)
+def run(selected, tx):
+    """Apply TX for the SELECTED service modules (dependency order)."""
     for service in selected:
-        service.verify(config, ctx)
-    outputs = [(service, service.generate(config, ctx)) for service in selected]
+        service.verify(tx)
+    outputs = [(service, service.generate(tx)) for service in selected]
     installation = Installation()
-    reloaded = []
+    reloaded, saved = [], {}
     try:
         changed = []
         for service, files in outputs:
-            if [installation.put(settings.path(path), file) for path, file in files.items()].count(True):
+            if [installation.put(tx.settings.path(path), file) for path, file in files.items()].count(True):
                 changed.append(service)
         for service in changed:
             if hasattr(service, "before_reload"):
-                service.before_reload(ctx)
+                saved[service.NAME] = service.before_reload(tx)
             reloaded.append(service)
-            run_command(settings.of(service.NAME, "reload"), settings, service.NAME, "reload")
-            run_command(settings.of(service.NAME, "check"), settings, service.NAME, "health check")
+            _reload(service, tx.settings)
             if hasattr(service, "after_reload"):
-                service.after_reload(ctx, config)
+                service.after_reload(tx, saved[service.NAME], tx.new)
     except (OSError, ServiceError) as exc:
+        error = ServiceError("cannot install %s: %s" % (exc.filename or "file", exc.strerror or exc)) \
+            if isinstance(exc, OSError) else exc
+        raise _undo(installation, reloaded, tx, saved, error) from exc
+    installation.done()
+
+
+def _reload(service, settings):
+    run_command(settings.of(service.NAME, "reload"), settings, service.NAME, "reload")
+    run_command(settings.of(service.NAME, "check"), settings, service.NAME, "health check")
+
+
+def _undo(installation, reloaded, tx, saved, error):
+    """Put the old files back, reload and check the services already reloaded on them and
+    give them back their saved state; ERROR, with what failed while restoring (the programs
+    may now run neither configuration)."""
+    failures = []
+    try:
         installation.restore()
-        for service in reloaded:
-            try:
-                run_command(settings.of(service.NAME, "reload"), settings, service.NAME, "reload")
-                run_command(settings.of(service.NAME, "check"), settings, service.NAME, "health check")
-                if hasattr(service, "after_reload"):
-                    service.after_reload(ctx, None)
-            except ServiceError:
-                pass     # the first error is the one to report
-        if isinstance(exc, OSError):
-            raise ServiceError("cannot install %s: %s" % (exc.filename or "file", exc.strerror or exc))
-        raise
+    except OSError as exc:
+        failures.append("cannot restore %s: %s" % (exc.filename or "file", exc.strerror or exc))
+    for service in reloaded:
+        try:
+            _reload(service, tx.settings)
+            if hasattr(service, "after_reload"):
+                service.after_reload(tx, saved[service.NAME], tx.old)
+        except ServiceError as exc:
+            failures.append(str(exc))
+    if not failures:
+        return error
+    return ServiceError("%s; restoring the previous files failed too: %s" % (error, "; ".join(failures)))

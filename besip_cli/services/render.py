@@ -8,7 +8,7 @@ import os
 
 import jinja2
 
-from . import ServiceError
+from .errors import ServiceError
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                          "render")

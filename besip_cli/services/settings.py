@@ -17,7 +17,7 @@ Commands run with `sh -c`, with BESIP_ROOT and BESIP_SERVICE in their environmen
 import os
 import tomllib
 
-from . import ServiceError
+from .errors import ServiceError
 
 PRESETS = {
     "none": {},

@@ -2,38 +2,12 @@
 unix datagram socket): the YANG `config false` trees pbx/registrations and pbx/calls."""
 
 import datetime
-import json
-import os
-import socket
-import tempfile
 import time
 
-from . import ServiceError
-from .kamailio import rpc_socket
-from .settings import Settings
+from .errors import ServiceError
+from .kamailio_rpc import contacts, rpc
 
-TIMEOUT = 3.0
 DIALOG_STATES = {1: "ringing", 2: "ringing", 3: "answered", 4: "answered"}
-
-
-def rpc(settings, method, *params):
-    """Call METHOD on the running Kamailio; ServiceError if it does not answer."""
-    server = rpc_socket(settings)
-    request = json.dumps({"jsonrpc": "2.0", "method": method, "params": list(params), "id": 1})
-    with tempfile.TemporaryDirectory(prefix="besip-rpc-") as tmp:
-        client = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            client.bind(os.path.join(tmp, "reply"))
-            client.settimeout(TIMEOUT)
-            client.sendto(request.encode(), server)
-            reply = json.loads(client.recv(1 << 20).decode())
-        except (OSError, ValueError) as exc:
-            raise ServiceError("Kamailio does not answer on %s: %s" % (server, exc))
-        finally:
-            client.close()
-    if "error" in reply:
-        raise ServiceError("Kamailio %s: %s" % (method, reply["error"].get("message", reply["error"])))
-    return reply.get("result")
 
 
 def _host(uri):
@@ -43,17 +17,6 @@ def _host(uri):
     if rest.startswith("["):
         return rest[1:rest.index("]")]
     return rest.rsplit(":", 1)[0] if rest.count(":") == 1 else rest
-
-
-def contacts(settings):
-    """[(AoR, contact fields as ul.dump gives them)] of the running Kamailio."""
-    out = []
-    result = rpc(settings, "ul.dump") or {}
-    for domain in result.get("Domains", []):
-        for aor in domain.get("Domain", {}).get("AoRs", []):
-            info = aor.get("Info", {})
-            out += [(info.get("AoR", ""), c.get("Contact", {})) for c in info.get("Contacts", [])]
-    return out
 
 
 def registrations(settings):
@@ -90,24 +53,22 @@ def calls(settings):
     return out
 
 
-def pbx_state(directory):
-    """The `config false` data under /pbx for <get>: {'registrations': ..., 'calls': ...}."""
-    settings = Settings(directory)
+def pbx_state(settings):
+    """The `config false` data under /pbx: {'registrations': ..., 'calls': ...}."""
     return {"registrations": {"registration": registrations(settings)},
             "calls": {"call": calls(settings)}}
 
 
-def show(directory, what):
-    """Lines of `show pbx registrations` or `show pbx calls`."""
-    settings = Settings(directory)
+def show(pbx, what):
+    """Lines of `show pbx registrations` or `show pbx calls` from the state tree PBX."""
     if what == "registrations":
-        rows = sorted(registrations(settings).values(), key=lambda e: (e["extension"], e["contact"]))
+        rows = sorted(pbx["registrations"]["registration"].values(), key=lambda e: (e["extension"], e["contact"]))
         lines = ["%-10s %-40s %-18s %-8s %s" % ("Extension", "Contact", "Source", "Expires", "User agent")]
         lines += ["%-10s %-40s %-18s %-8s %s" % (e["extension"], e["contact"], e.get("source-address", "-"),
                                                  e["expires"], e.get("user-agent", "-")) for e in rows]
         lines.append("%d registered contact(s)." % len(rows))
     else:
-        rows = sorted(calls(settings).values(), key=lambda e: e["start-time"])
+        rows = sorted(pbx["calls"]["call"].values(), key=lambda e: e["start-time"])
         lines = ["%-30s %-30s %-10s %-8s %s" % ("Caller", "Callee", "State", "Seconds", "Call-ID")]
         lines += ["%-30s %-30s %-10s %-8s %s" % (e["caller"], e["callee"], e["state"], e["duration"],
                                                  e["call-id"]) for e in rows]

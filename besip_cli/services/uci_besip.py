@@ -8,12 +8,12 @@ SUBTREES = ("system", "pbx")
 AFTER = ()
 
 
-def verify(config, ctx):
+def verify(tx):
     """Nothing beyond YANG."""
 
 
-def generate(config, ctx):
-    mode = config["pbx"]["mode"]
+def generate(tx):
+    mode = tx.new["pbx"]["mode"]
     return {"/etc/config/besip": File(render(
-        "uci/besip", pbx=config["pbx"], system=config["system"],
+        "uci/besip", pbx=tx.new["pbx"], system=tx.new["system"],
         kamailio=mode != "pbx", asterisk=mode != "proxy"))}

@@ -10,9 +10,9 @@ SUBTREES = ("system",)
 AFTER = ()
 
 
-def verify(config, ctx):
+def verify(tx):
     """Nothing beyond YANG."""
 
 
-def generate(config, ctx):
-    return {"/etc/config/network": File(render("uci/network", dns=config["system"]["dns"]))}
+def generate(tx):
+    return {"/etc/config/network": File(render("uci/network", dns=tx.new["system"]["dns"]))}

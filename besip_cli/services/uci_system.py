@@ -21,11 +21,11 @@ def posix_tz(zone):
         return "UTC0"
 
 
-def verify(config, ctx):
+def verify(tx):
     """Nothing beyond YANG: an unknown zone falls back to UTC in the POSIX string."""
 
 
-def generate(config, ctx):
-    system = config["system"]
+def generate(tx):
+    system = tx.new["system"]
     return {"/etc/config/system": File(render("uci/system", system=system,
                                               tz=posix_tz(system["timezone"])))}

@@ -6,7 +6,10 @@ a value, leaf-lists take a value (added) or `[ v1 v2 ]` (replaced); after a leaf
 leaves of the same level may follow on the line.
 """
 
+import unicodedata
+
 from ..datastore import tree as T
+from ..datastore.secrets import verify_password
 from .tokens import CR, ParseError
 
 
@@ -78,7 +81,13 @@ def _checked(session, leaf, text):
         return session.check_value(leaf, text)
     except ValueError as exc:
         raise ValueError('invalid value "%s" for %s: %s (expected %s)'
-                         % (text, leaf.name, exc, leaf.type.hint or leaf.type.base))
+                         % (_visible(text), leaf.name, exc, leaf.type.hint or leaf.type.base))
+
+
+def _visible(text):
+    """TEXT with control, format and line-separator characters written as \\uXXXX."""
+    return "".join("\\u%04x" % ord(ch) if unicodedata.category(ch)[0] == "C"
+                   or unicodedata.category(ch) in ("Zl", "Zp") else ch for ch in text)
 
 
 def parse_set(tk, session, ctx):
@@ -221,9 +230,29 @@ def parse_delete(tk, session, ctx):
             value = tk.value("", child.help, options=lambda: [
                 (v, "") for v in T.get(session.candidate, path) or []] + [(CR, "")])
         elif not tk.at_end() and child.type.base != "empty":
-            tk.value(child.type.hint, child.help)         # IOS accepts the old value
+            tk.value(child.type.hint, child.help,          # IOS accepts the old value
+                     check=lambda text: _is_current(session, child, path, text))
         tk.end()
         return path, value
+
+
+def _is_current(session, leaf, path, text):
+    """TEXT, typed after `no LEAF`: ValueError unless it is LEAF's value (or LEAF is unset)."""
+    current = T.get(session.candidate, path)
+    if current is None:
+        return text
+    if leaf.secret == "hash" and not text.startswith("$"):
+        same = verify_password(text, current)
+    else:
+        try:
+            same = session.check_value(leaf, text) == current
+        except ValueError:
+            same = False
+    if same:
+        return text
+    if leaf.secret:
+        raise ValueError("%s does not match the configured value" % leaf.name)
+    raise ValueError('%s is "%s", not "%s"' % (leaf.name, current, text))
 
 
 def parse_show_path(tk, schema, ctx, data=None):

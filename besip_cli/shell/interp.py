@@ -232,9 +232,9 @@ class Interpreter:
             kind = tk.keyword({"registrations": "Phones registered to Kamailio",
                                "calls": "Calls in progress through Kamailio"})
             tk.end()
-            from ..services import ServiceError, state
+            from ..services import ServiceError, operational_state, state
             try:
-                lines = state.show(self.session.directory, kind)
+                lines = state.show(operational_state(self.session.directory, strict=True)["pbx"], kind)
             except ServiceError as exc:
                 raise CliError("%% PBX state unavailable: %s" % exc)
             self._emit(lines, stages, line)
@@ -319,10 +319,9 @@ class Interpreter:
         fmt = pipes.output_format(parsed)
         conceal = self.session.conceal
         if fmt == "xml":
-            text = codec.xml_string(data, self.schema, conceal)
-            lines = text.splitlines()
+            lines = codec.xml_string(data, self.schema, conceal).split("\n")
         elif fmt == "json":
-            lines = codec.dumps(data, self.schema, conceal).splitlines()
+            lines = codec.dumps(data, self.schema, conceal).split("\n")
         elif fmt == "set":
             lines = printer.flat(self.schema, data, conceal=conceal)
         else:
@@ -456,7 +455,7 @@ class Interpreter:
         tk.end()
         self._no_pipes(stages)
         try:
-            with open(os.path.expanduser(filename), encoding="utf-8") as handle:
+            with open(os.path.expanduser(filename), encoding="utf-8-sig") as handle:
                 text = handle.read()
         except OSError as exc:
             raise CliError("%% Cannot read %s: %s." % (filename, exc.strerror))
@@ -469,18 +468,25 @@ class Interpreter:
     def load_text(self, text, filename):
         """The configuration in TEXT (CLI statements, XML or JSON) as a tree."""
         if text.lstrip()[:1] in ("<", "{"):
-            return codec.parse_document(text, self.schema, self.session.check_value)
+            try:
+                return codec.parse_document(text, self.schema, self.session.check_value)
+            except T.EditError as exc:
+                raise CliError("%% %s: %s" % (filename, exc))
         scratch = {}
         ctx = Context()
-        for number, raw in enumerate(text.splitlines(), 1):
+        for number, raw in enumerate(text.split("\n"), 1):
             stripped = raw.strip()
             if not stripped or stripped[0] in "!#":
                 continue
             try:
                 ctx = self._load_statement(scratch, ctx, raw)
+            except LexError as exc:
+                raise CliError("%% %s:%d: Invalid input detected at '^' marker." % (filename, number),
+                               details=_marked(raw, exc.pos) + [str(exc)])
             except ParseError as exc:
+                pos = exc.pos if exc.kind == "invalid" else None
                 raise CliError("%% %s:%d: %s" % (filename, number, exc.message()[2:]),
-                               details=[raw.strip()] + ([exc.detail] if exc.detail else []))
+                               details=_marked(raw, pos) + ([exc.detail] if exc.detail else []))
         return scratch
 
     def _load_statement(self, scratch, ctx, raw):
@@ -566,6 +572,11 @@ class _Shadow:
         self.schema = session.schema
         self.check_value = session.check_value
         self.candidate = scratch
+
+
+def _marked(line, pos):
+    """LINE of a loaded file as an error shows it: indented, a caret under column POS."""
+    return ["  " + line.rstrip()] + (["  " + " " * pos + "^"] if pos is not None else [])
 
 
 def _integer(text):

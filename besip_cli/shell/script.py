@@ -5,7 +5,10 @@ From its first `configure` a script holds the candidate lock. At its first error
 before it ran (a commit it had made is undone by a restoring commit).
 """
 
+import contextlib
+
 from ..datastore import tree as T
+from ..datastore.store import StoreError
 from .interp import CliError, Interpreter, Leave
 
 
@@ -38,8 +41,10 @@ def run(session, lines, out, err, guard=None):
                     return 1
         return 0
     finally:
-        if before and session.holds("candidate"):
-            session.unlock("candidate")
+        if before:
+            with contextlib.suppress(StoreError):   # a full disk: the lock dies with us
+                if session.holds("candidate"):
+                    session.unlock("candidate")
 
 
 def _restore(session, before, where):
