@@ -3,6 +3,7 @@ tests/asterisk_kit.py): commits reload it through services.toml, `pjsip show end
 and `dialplan show` must list what the configuration says, errors and warnings our files
 cause fail the test, and SIPp phones register and call through it (pbx mode)."""
 
+import os
 import re
 import time
 
@@ -45,6 +46,30 @@ def pbx(tmp_path_factory, env):
         asterisk.stop()
 
 
+INFO = """
+  <send retrans="500">
+    <![CDATA[
+      INFO [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:%(user)s@[remote_ip]>;tag=[call_number]
+      To: <sip:[service]@[remote_ip]>[peer_tag_param]
+      Call-ID: [call_id]
+      [routes]
+      CSeq: %(cseq)d INFO
+      Max-Forwards: 70
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal=%(digit)s
+      Duration=160
+
+    ]]>
+  </send>
+  <recv response="200"/>
+  <pause milliseconds="200"/>
+"""
+
+
 class Helper:
     def __init__(self, besip, asterisk, port, trunk, tmp):
         self.besip, self.asterisk, self.port, self.trunk, self.tmp = besip, asterisk, port, trunk, tmp
@@ -72,6 +97,18 @@ class Helper:
         else:
             path = self.scenario("rejected", user=caller, final=final)
         return sipkit.sipp(self.target, path, number, caller, SECRETS[caller], background=background)
+
+    def dtmf_call(self, caller, number, digits):
+        """A call from CALLER that sends DIGITS as SIP INFO (dtmf-relay) once answered."""
+        path = self.scenario("caller", user=caller, hold=2000)
+        with open(path) as f:
+            text = f.read()
+        info = "".join(INFO % {"cseq": 3 + i, "user": caller, "digit": d} for i, d in enumerate(digits))
+        text = text.replace('<pause milliseconds="2000"/>', info + '<pause milliseconds="2000"/>')
+        text = text.replace("CSeq: 3 BYE", "CSeq: %d BYE" % (3 + len(digits)))
+        with open(path, "w") as f:
+            f.write(text)
+        return sipkit.sipp(self.target, path, number, caller, SECRETS[caller])
 
     def callee(self, number, ruri):
         """A SIPp phone registered as NUMBER answering one call; returns the Popen."""
@@ -149,3 +186,24 @@ def test_call_limit_makes_a_second_call_busy(pbx):
         assert callee.wait(30) == 0
     finally:
         assert pbx.commit("pbx extension 102 call-limit 2") == []
+
+
+def test_on_demand_recording_starts_with_star_3(pbx):
+    """Extension 102 records on demand: its caller dials *3 during the call (SIP INFO) and
+    Asterisk's automixmon writes the recording."""
+    assert re.search(r"One Touch MixMonitor +\*3", pbx.asterisk.cli("features show")), \
+        pbx.asterisk.cli("features show")
+    assert pbx.commit("pbx extension 102 recording on-demand") == []
+    monitor = pbx.asterisk.spool("monitor")
+    before = set(os.listdir(monitor)) if os.path.isdir(monitor) else set()
+    try:
+        callee = pbx.callee("102", "INVITE sip:102@127[.]0[.]0[.]1:")
+        ok(pbx.dtmf_call("100", "102", "*3"))
+        assert callee.wait(30) == 0
+        deadline = time.time() + 5
+        while not (os.path.isdir(monitor) and set(os.listdir(monitor)) - before) and time.time() < deadline:
+            time.sleep(0.1)
+        assert os.path.isdir(monitor) and set(os.listdir(monitor)) - before, pbx.asterisk.log()[-3000:]
+        assert pbx.asterisk.problems() == [], "\n".join(pbx.asterisk.problems())
+    finally:
+        assert pbx.commit("pbx extension 102 recording never") == []

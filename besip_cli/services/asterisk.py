@@ -17,7 +17,7 @@ SUBTREES = ("pbx",)
 AFTER = ()
 ASTERISK_ADDRESS = "127.0.0.1"
 ASTERISK_PORT = 5080
-FILES = ("pjsip.conf", "extensions.conf", "voicemail.conf", "rtp.conf")
+FILES = ("pjsip.conf", "extensions.conf", "voicemail.conf", "rtp.conf", "features.conf")
 # Asterisk's format names of the model's codecs where they differ (G.711).
 FORMATS = {"pcmu": "ulaw", "pcma": "alaw"}
 DEFAULT_CODECS = {"extension": ["pcma", "pcmu", "g722"], "trunk": ["pcma", "pcmu"]}
