@@ -20,7 +20,7 @@ autoload=no
     "res_pjsip_outbound_authenticator_digest res_pjsip_endpoint_identifier_ip "
     "res_pjsip_endpoint_identifier_user res_pjsip_registrar res_pjsip_outbound_registration "
     "res_pjsip_sdp_rtp res_pjsip_nat res_pjsip_caller_id res_pjsip_mwi res_pjsip_pubsub "
-    "res_pjsip_path res_pjsip_rfc3326 res_pjsip_dtmf_info res_musiconhold "
+    "res_pjsip_path res_pjsip_rfc3326 res_pjsip_dtmf_info res_pjsip_mwi_body_generator res_musiconhold "
     "chan_pjsip pbx_config app_dial app_voicemail app_mixmonitor app_playback app_echo "
     "app_exec app_stack func_groupcount func_devstate func_callerid func_strings func_logic func_channel "
     "func_cut bridge_simple bridge_native_rtp bridge_builtin_features bridge_holding "

@@ -207,3 +207,27 @@ def test_on_demand_recording_starts_with_star_3(pbx):
         assert pbx.asterisk.problems() == [], "\n".join(pbx.asterisk.problems())
     finally:
         assert pbx.commit("pbx extension 102 recording never") == []
+
+
+def test_trunk_registers_its_number_and_calls_to_it_ring_the_inbound_extension(pbx):
+    """The registration's Contact carries the trunk's number (not 's'), and a call the
+    provider sends to that number rings the trunk's inbound-extension."""
+    registrar = sipkit.sipp(None, sipkit.scenario(pbx.tmp, "registrar", contact="sip:4202000@127[.]0[.]0[.]1:"),
+                            "registrar", background=True, port=pbx.trunk, address="127.0.0.2")
+    deadline = time.time() + 5
+    while sipkit.is_free(pbx.trunk, "127.0.0.2") and time.time() < deadline:
+        time.sleep(0.05)
+    pbx.asterisk.cli("pjsip send register trunk-carrier-reg")
+    out, _ = registrar.communicate(timeout=30)
+    assert registrar.returncode == 0, out[-3000:]
+    assert pbx.commit("pbx trunk carrier inbound-extension 101") == []
+    try:
+        callee = pbx.callee("101", "INVITE sip:101@127[.]0[.]0[.]1:")
+        call = sipkit.sipp(pbx.target, sipkit.scenario(pbx.tmp, "provider-call", user="420777123456", hold=0),
+                           "4202000", address="127.0.0.2")
+        out, _ = callee.communicate(timeout=30)
+        assert callee.returncode == 0, out[-3000:] + call.stdout[-3000:]
+        ok(call)
+        assert pbx.asterisk.problems() == [], "\n".join(pbx.asterisk.problems())
+    finally:
+        assert pbx.commit("no pbx trunk carrier inbound-extension") == []
