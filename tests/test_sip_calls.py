@@ -182,6 +182,22 @@ def test_proxy_pbx_sends_features_to_asterisk_and_survives_its_absence(pbx):
         pbx.besip.config("pbx mode proxy", "pbx extension 101 recording never", "commit")
 
 
+def test_proxy_pbx_sends_trunk_calls_through_asterisk(pbx):
+    """In proxy-pbx mode a call for a trunk goes to Asterisk's internal port with the number
+    as dialled: Asterisk answers the provider's challenge (the phone cannot) and applies
+    strip, prepend and max-channels."""
+    if not sipkit.is_free(5080):
+        pytest.skip("Asterisk's internal port 5080 is in use on this machine")
+    pbx.besip.config("pbx mode proxy-pbx", "commit")
+    try:
+        asterisk = pbx.answer("INVITE sip:91234567@", 5080)
+        ok(pbx.call("100", "91234567"))
+        out, _ = asterisk.communicate(timeout=30)
+        assert asterisk.returncode == 0, out[-5000:]
+    finally:
+        pbx.besip.config("pbx mode proxy", "commit")
+
+
 @pytest.mark.parametrize("lines, message", [
     (["pbx route bad pattern [9-1]X trunk carrier"], "has the range 9-1, which goes down"),
     (["pbx route bad pattern [1-2-3]X trunk carrier"], "is malformed at '[1-2-3]X'"),
