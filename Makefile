@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := python3-venv libyang2-dev
 TEST_APT_PACKAGES := libyang2-tools openssh-server openssh-client kamailio kamailio-sqlite-modules \
-                     sip-tester yangcli ansible python3-ncclient
+                     sip-tester yangcli ansible python3-ncclient debootstrap
 
 .PHONY: run test bench bench-netconf system-deps test-system-deps clean
 
@@ -11,6 +11,7 @@ run: $(VENV)/.installed
 	$(VENV)/bin/besip
 
 test: $(VENV)/.installed-test
+	@scripts/asterisk-chroot
 	$(PY) -m pytest -q
 
 # Each benchmark is one command printing its numbers; `make bench` runs them all but the

@@ -36,12 +36,12 @@ def free_port(kind=socket.SOCK_DGRAM, count=1):
             return port
 
 
-def is_free(port):
-    """True if PORT is free on loopback for both UDP and TCP."""
+def is_free(port, address="127.0.0.1"):
+    """True if PORT is free on loopback ADDRESS for both UDP and TCP."""
     for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
         with socket.socket(socket.AF_INET, kind) as s:
             try:
-                s.bind(("127.0.0.1", port))
+                s.bind((address, port))
             except OSError:
                 return False
     return True
@@ -105,10 +105,11 @@ def scenario(tmpdir, name, **values):
     return path
 
 
-def sipp(target, path, service, user=None, password=None, background=False, port=None):
-    """Run SIPp once (one call) against TARGET (host:port; None: wait for a call); a Popen
-    when BACKGROUND."""
-    argv = ["sipp"] + ([target] if target else []) + ["-sf", path, "-i", "127.0.0.1", "-p", str(port or free_port()),
+def sipp(target, path, service, user=None, password=None, background=False, port=None,
+         address="127.0.0.1"):
+    """Run SIPp once (one call) on ADDRESS against TARGET (host:port; None: wait for a
+    call); a Popen when BACKGROUND."""
+    argv = ["sipp"] + ([target] if target else []) + ["-sf", path, "-i", address, "-p", str(port or free_port()),
             "-mp", str(free_port(count=4) // 2 * 2), "-m", "1", "-s", service, "-nostdin",
             "-timeout", "%ds" % SIPP_TIMEOUT, "-timeout_error", "-recv_timeout", "15000"]
     if user:

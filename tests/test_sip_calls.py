@@ -182,6 +182,67 @@ def test_proxy_pbx_sends_features_to_asterisk_and_survives_its_absence(pbx):
         pbx.besip.config("pbx mode proxy", "pbx extension 101 recording never", "commit")
 
 
+def test_proxy_pbx_sends_trunk_calls_through_asterisk(pbx):
+    """In proxy-pbx mode a call for a trunk goes to Asterisk's internal port with the number
+    as dialled: Asterisk answers the provider's challenge (the phone cannot) and applies
+    strip, prepend and max-channels."""
+    if not sipkit.is_free(5080):
+        pytest.skip("Asterisk's internal port 5080 is in use on this machine")
+    pbx.besip.config("pbx mode proxy-pbx", "commit")
+    try:
+        asterisk = pbx.answer("INVITE sip:91234567@", 5080)
+        ok(pbx.call("100", "91234567"))
+        out, _ = asterisk.communicate(timeout=30)
+        assert asterisk.returncode == 0, out[-5000:]
+    finally:
+        pbx.besip.config("pbx mode proxy", "commit")
+
+
+@pytest.mark.parametrize("lines, message", [
+    (["pbx route bad pattern [9-1]X trunk carrier"], "has the range 9-1, which goes down"),
+    (["pbx route bad pattern [1-2-3]X trunk carrier"], "is malformed at '[1-2-3]X'"),
+    (["pbx sip listen 10.77.0.1%eth0 5070 udp"], "a zone index (%eth0) cannot be listened on"),
+])
+def test_what_would_stop_kamailio_is_refused_before_its_restart(pbx, lines, message):
+    before = pbx.kamailio.pid()
+    refused = pbx.besip.config(*lines, "commit", check=1)
+    assert message in refused.stderr and "% commit refused: " in refused.stderr, refused.stderr
+    assert pbx.kamailio.pid() == before
+    ok(pbx.register("100", SECRETS["100"], 200))
+
+
+def test_a_commit_kamailio_fails_on_keeps_the_registrations(pbx):
+    ports = {number: sipkit.free_port() for number in ("100", "101")}
+    for number, port in ports.items():
+        ok(sipkit.sipp(pbx.target, sipkit.scenario(pbx.tmp, "register", expect=200), number,
+                       number, SECRETS[number], port=port))
+    refused = pbx.besip.config("pbx sip listen 192.0.2.1 5070 udp", "commit", check=1)
+    assert "% commit refused: kamailio reload failed" in refused.stderr, refused.stderr
+    dump = pbx.kamailio.rpc("ul.dump")
+    for number, port in ports.items():
+        assert "sip:%s@127.0.0.1:%d" % (number, port) in dump, dump
+
+
+def test_a_phone_behind_nat_stays_reachable_after_the_restart_of_a_commit(pbx):
+    """The phone's Contact names a private address: Kamailio reaches it at the address the
+    REGISTER came from (received), also after the restart a commit causes."""
+    port = sipkit.free_port()
+    path = sipkit.scenario(pbx.tmp, "register", expect=200)
+    with open(path) as f:
+        text = f.read().replace("Contact: <sip:[service]@[local_ip]:[local_port]>",
+                                "Contact: <sip:[service]@10.99.0.7:5062>")
+    with open(path, "w") as f:
+        f.write(text)
+    ok(sipkit.sipp(pbx.target, path, "101", "101", SECRETS["101"], port=port))
+    pbx.besip.config("pbx sip user-agent Behind-NAT", "commit")
+    assert "sip:127.0.0.1:%d" % port in pbx.kamailio.rpc("ul.dump")
+    callee = pbx.answer("INVITE sip:101@10[.]99[.]0[.]7:5062", port)
+    call = pbx.call("100", "101")
+    out, _ = callee.communicate(timeout=30)
+    assert callee.returncode == 0, out[-3000:] + call.stdout[-3000:]
+    ok(call)
+
+
 def test_netconf_get_serves_the_registrations(pbx):
     """A SIPp phone registers to the real Kamailio; ncclient's <get> shows it, through a
     subtree filter and an XPath filter, from the same state hook as `show pbx`."""

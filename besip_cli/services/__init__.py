@@ -22,7 +22,7 @@ from .transaction import Transaction
 # Service modules, by name. Each has NAME, SUBTREES (top-level nodes it reads), AFTER
 # (services it must be applied after), verify(tx) and generate(tx) -> {path under the
 # target root: File or None (remove)}, tx being a transaction.Transaction; optionally
-# before_reload(tx) -> saved and after_reload(tx, saved) around its reload command, and
+# before_reload(tx) -> saved and after_reload(tx, saved, running) around its reload command, and
 # state(settings) -> the `config false` data it reports (for `show` and NETCONF <get>).
 SERVICE_MODULES = ("uci_system", "uci_network", "uci_besip", "kamailio", "asterisk")
 

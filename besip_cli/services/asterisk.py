@@ -7,7 +7,7 @@ internal loopback port, reaching phones through the Kamailio endpoint.
 
 import hashlib
 
-from . import dialplan, shards
+from . import dialplan, listen, shards
 from .errors import ServiceError
 from .install import File
 from .render import render
@@ -17,7 +17,17 @@ SUBTREES = ("pbx",)
 AFTER = ()
 ASTERISK_ADDRESS = "127.0.0.1"
 ASTERISK_PORT = 5080
-FILES = ("pjsip.conf", "extensions.conf", "voicemail.conf", "rtp.conf")
+FILES = ("pjsip.conf", "extensions.conf", "voicemail.conf", "rtp.conf", "features.conf")
+# Asterisk's format names of the model's codecs where they differ (G.711).
+FORMATS = {"pcmu": "ulaw", "pcma": "alaw"}
+DEFAULT_CODECS = {"extension": ["pcma", "pcmu", "g722"], "trunk": ["pcma", "pcmu"]}
+
+
+def formats(codecs, kind):
+    """The allow= list of CODECS (the KIND's default when empty), in Asterisk's names."""
+    return ",".join(FORMATS.get(c, c) for c in codecs or DEFAULT_CODECS[kind])
+
+
 # Per-extension parts, one file per shard: template -> path (with the shard's name).
 SHARD_FILES = {"pjsip-extensions.conf": "pjsip.d/extensions-%s.conf",
                "extensions-globals.conf": "extensions.d/globals-%s.conf",
@@ -31,10 +41,7 @@ def verify(tx):
     if pbx["mode"] == "proxy":
         return
     if pbx["mode"] == "pbx":
-        for address, port, transport in pbx["sip"]["listen"]:
-            if transport == "tls":
-                raise ServiceError("pbx sip listen %s %s tls: TLS needs a certificate, which BESIP "
-                                   "does not manage yet; use udp or tcp" % (address, port))
+        listen.verify(pbx["sip"]["listen"])
     dialplan.verify(pbx)
 
 
@@ -67,7 +74,8 @@ def generate(tx):
     values = dict(pbx=pbx, routes=routes, proxy=pbx["mode"] == "proxy-pbx",
                   internal=(ASTERISK_ADDRESS, ASTERISK_PORT), kamailio_port=kamailio_port(pbx),
                   trunks={n: t for n, t in pbx["trunk"].items() if t["enabled"] == "true"},
-                  listens=pbx["sip"]["listen"] or [("0.0.0.0", "5060", "udp")], shards=shards.NAMES)
+                  listens=pbx["sip"]["listen"] or [("0.0.0.0", "5060", "udp")], shards=shards.NAMES,
+                  formats=formats)
     user = tx.settings.of(NAME, "user")
     out = {"/etc/asterisk/" + name: File(render("asterisk/" + name, **values),
                                          secret=name in SECRET_FILES, user=user) for name in FILES}

@@ -5,7 +5,8 @@ import re
 from .errors import ServiceError
 
 _CLASSES = {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]"}
-_TOKEN = re.compile(r"\[[0-9]+(-[0-9][0-9]*)*\]|[0-9*#+XZN]|[.!]$")
+_TOKEN = re.compile(r"\[(?:[0-9](?:-[0-9])?)+\]|[0-9*#+XZN]|[.!]$")
+_RANGE = re.compile(r"([0-9])-([0-9])")
 
 
 def tokens(pattern, where):
@@ -15,8 +16,13 @@ def tokens(pattern, where):
         m = _TOKEN.match(pattern, pos)
         if not m:
             raise ServiceError("%s: dial pattern %r is malformed at %r: '[' needs a closing ']' "
-                               "with digits or ranges inside, and '.' or '!' may only end it"
+                               "with digits or ranges like 1-5 inside, and '.' or '!' may only "
+                               "end it"
                                % (where, pattern, pattern[pos:]))
+        for low, high in _RANGE.findall(m.group(0)):
+            if low > high:
+                raise ServiceError("%s: dial pattern %r has the range %s-%s, which goes down; "
+                                   "write %s-%s" % (where, pattern, low, high, high, low))
         out.append(m.group(0))
         pos = m.end()
     return out

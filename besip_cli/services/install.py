@@ -29,9 +29,12 @@ class Rows:
 
 
 def owner(user):
-    """The uid to give files of USER: -1 (keep ours) unless root and the user exists."""
+    """The uid to give files of USER (a name or a numeric uid): -1 (keep ours) unless root
+    and the user exists."""
     if os.geteuid() != 0 or not user:
         return -1
+    if user.isdigit():
+        return int(user)
     try:
         return pwd.getpwnam(user).pw_uid
     except KeyError:

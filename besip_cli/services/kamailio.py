@@ -12,7 +12,7 @@ import ipaddress
 import os
 import sqlite3
 
-from . import dialplan, shards, state as pbx_state
+from . import dialplan, listen, shards, state as pbx_state
 from .errors import ServiceError
 from .asterisk import ASTERISK_ADDRESS, ASTERISK_PORT
 from .install import File, Rows
@@ -45,18 +45,25 @@ def before_reload(tx):
         return []
 
 
-def after_reload(tx, saved_contacts):
-    """Give the restarted Kamailio back the contacts of still-enabled extensions."""
-    extensions = tx.new["pbx"]["extension"]
+def after_reload(tx, saved_contacts, config):
+    """Give the restarted Kamailio back the contacts of the extensions still enabled in
+    CONFIG, the configuration it now runs (the old one after a refused commit)."""
+    extensions = config["pbx"]["extension"]
     for aor, c in saved_contacts:
         ext = extensions.get(aor)
         expires = int(c.get("Expires", 0))
         if ext is None or ext["enabled"] != "true" or expires <= 0:
             continue
-        path = c.get("Path") or "0"
+        # the NAT address the phone is reached at (received) and the socket it came in on
+        path, received, sock = (_set(c.get(k)) for k in ("Path", "Received", "Socket"))
         rpc(tx.settings, "ul.add", "location", aor, c["Address"], expires, float(c.get("Q", -1)),
-            "0" if path == "[not set]" else path, int(c.get("Flags", 0)), int(c.get("CFlags", 0)),
-            int(c.get("Methods", -1)))
+            path, int(c.get("Flags", 0)), int(c.get("CFlags", 0)), int(c.get("Methods", -1)),
+            received, sock)
+
+
+def _set(value):
+    """A ul.dump field as ul.add takes it ('0': not set)."""
+    return "0" if value in (None, "", "[not set]") else value
 
 
 def state(settings):
@@ -70,7 +77,7 @@ def listens(pbx):
 
 def socket(address, port, transport):
     """Kamailio's socket syntax: proto:addr:port, IPv6 in brackets."""
-    if ipaddress.ip_address(address.split("%")[0]).version == 6:
+    if ipaddress.ip_address(address).version == 6:
         address = "[%s]" % address
     return "%s:%s:%s" % (transport, address, port)
 
@@ -83,10 +90,7 @@ def verify(tx):
     pbx = tx.new["pbx"]
     if pbx["mode"] == "pbx":
         return
-    for address, port, transport in listens(pbx):
-        if transport == "tls":
-            raise ServiceError("pbx sip listen %s %s tls: TLS needs a certificate, which BESIP does "
-                               "not manage yet; use udp or tcp" % (address, port))
+    listen.verify(listens(pbx))
     if pbx["mode"] == "proxy-pbx":
         for address, port, transport in listens(pbx):
             if port == str(ASTERISK_PORT) and address in ("0.0.0.0", "::", ASTERISK_ADDRESS):

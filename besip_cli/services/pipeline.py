@@ -47,11 +47,11 @@ def run(selected, tx):
             reloaded.append(service)
             _reload(service, tx.settings)
             if hasattr(service, "after_reload"):
-                service.after_reload(tx, saved[service.NAME])
+                service.after_reload(tx, saved[service.NAME], tx.new)
     except (OSError, ServiceError) as exc:
         error = ServiceError("cannot install %s: %s" % (exc.filename or "file", exc.strerror or exc)) \
             if isinstance(exc, OSError) else exc
-        raise _undo(installation, reloaded, tx.settings, error) from exc
+        raise _undo(installation, reloaded, tx, saved, error) from exc
     installation.done()
 
 
@@ -60,9 +60,10 @@ def _reload(service, settings):
     run_command(settings.of(service.NAME, "check"), settings, service.NAME, "health check")
 
 
-def _undo(installation, reloaded, settings, error):
-    """Put the old files back and reload the services already reloaded on them; ERROR,
-    with what failed while restoring (the programs may now run neither configuration)."""
+def _undo(installation, reloaded, tx, saved, error):
+    """Put the old files back, reload and check the services already reloaded on them and
+    give them back their saved state; ERROR, with what failed while restoring (the programs
+    may now run neither configuration)."""
     failures = []
     try:
         installation.restore()
@@ -70,7 +71,9 @@ def _undo(installation, reloaded, settings, error):
         failures.append("cannot restore %s: %s" % (exc.filename or "file", exc.strerror or exc))
     for service in reloaded:
         try:
-            run_command(settings.of(service.NAME, "reload"), settings, service.NAME, "reload")
+            _reload(service, tx.settings)
+            if hasattr(service, "after_reload"):
+                service.after_reload(tx, saved[service.NAME], tx.old)
         except ServiceError as exc:
             failures.append(str(exc))
     if not failures:

@@ -46,6 +46,16 @@ def asterisk_field(value):
     return asterisk_value(str(value).replace(",", " ").replace("|", " ").strip())
 
 
+def asterisk_exten(value):
+    """A literal dialplan extension: a leading '_' would make it a pattern and Asterisk
+    drops '-' from extension names, so those are refused."""
+    value = asterisk_value(value)
+    if value.startswith("_") or "-" in value or "," in value:
+        raise ServiceError("%r cannot be a dialplan extension (a leading '_', a '-' or a ',')"
+                           % value)
+    return value
+
+
 _env = None
 
 
@@ -57,5 +67,5 @@ def render(name, **values):
                                   undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                                   trim_blocks=True, lstrip_blocks=True)
         _env.filters.update(uci=uci_quote, kam=kamailio_string, ast=asterisk_value,
-                            astfield=asterisk_field)
+                            astfield=asterisk_field, exten=asterisk_exten)
     return _env.get_template(name).render(**values).encode()
