@@ -211,7 +211,8 @@ def test_on_demand_recording_starts_with_star_3(pbx):
 
 def test_trunk_registers_its_number_and_calls_to_it_ring_the_inbound_extension(pbx):
     """The registration's Contact carries the trunk's number (not 's'), and a call the
-    provider sends to that number rings the trunk's inbound-extension."""
+    provider sends to that number rings the trunk's inbound-extension (102: without
+    voicemail, so no MWI NOTIFY reaches the SIPp phone before the INVITE)."""
     registrar = sipkit.sipp(None, sipkit.scenario(pbx.tmp, "registrar", contact="sip:4202000@127[.]0[.]0[.]1:"),
                             "registrar", background=True, port=pbx.trunk, address="127.0.0.2")
     deadline = time.time() + 5
@@ -220,9 +221,9 @@ def test_trunk_registers_its_number_and_calls_to_it_ring_the_inbound_extension(p
     pbx.asterisk.cli("pjsip send register trunk-carrier-reg")
     out, _ = registrar.communicate(timeout=30)
     assert registrar.returncode == 0, out[-3000:]
-    assert pbx.commit("pbx trunk carrier inbound-extension 101") == []
+    assert pbx.commit("pbx trunk carrier inbound-extension 102") == []
     try:
-        callee = pbx.callee("101", "INVITE sip:101@127[.]0[.]0[.]1:")
+        callee = pbx.callee("102", "INVITE sip:102@127[.]0[.]0[.]1:")
         call = sipkit.sipp(pbx.target, sipkit.scenario(pbx.tmp, "provider-call", user="420777123456", hold=0),
                            "4202000", address="127.0.0.2")
         out, _ = callee.communicate(timeout=30)
