@@ -108,8 +108,8 @@ def scenario(tmpdir, name, **values):
 def sipp(target, path, service, user=None, password=None, background=False, port=None,
          address="127.0.0.1"):
     """Run SIPp once (one call) on ADDRESS against TARGET (host:port; None: wait for a
-    call); a Popen when BACKGROUND. Unexpected NOTIFY, OPTIONS, INFO and UPDATE get a 200
-    (-aa): Asterisk sends a phone with voicemail an unsolicited MWI NOTIFY."""
+    call); a Popen when BACKGROUND. Unexpected NOTIFY, OPTIONS, INFO and UPDATE inside a
+    call get a 200 (-aa)."""
     argv = ["sipp"] + ([target] if target else []) + ["-sf", path, "-i", address, "-p", str(port or free_port()),
             "-mp", str(free_port(count=4) // 2 * 2), "-m", "1", "-s", service, "-nostdin", "-aa",
             "-timeout", "%ds" % SIPP_TIMEOUT, "-timeout_error", "-recv_timeout", "15000"]
