@@ -374,7 +374,7 @@ class Session:
         session does it (reconcile)."""
         with contextlib.suppress(services.ServiceError, StoreError):
             services.apply_commit(new, self.running, T.diff(new, self.running, self.schema.roots),
-                                  self)
+                                  self.schema, self.directory)
             with self.store.transaction():
                 self.store.set_applying(False)
 
