@@ -28,7 +28,7 @@ def test_equal_secrets_get_different_tokens_of_one_length(besip):
 def test_tokens_of_earlier_builds_still_decrypt(session):
     from cryptography.hazmat.primitives.ciphers.aead import AESSIV
     secret = session.schema.find(("pbx", "extension", "secret"))
-    session.conceal("warm-up")                                  # creates the box key
+    session.concealer()("warm-up")                                  # creates the box key
     with open(session.keyring.path, "rb") as handle:
         old = AESSIV(handle.read()).encrypt(b"Old-pass-7", None)
     token = "$9$" + base64.urlsafe_b64encode(old).decode().rstrip("=")

@@ -10,6 +10,8 @@ Token forms (all start `$9$`, so every loader recognises them):
 - `$9$...`    (no version) AES-SIV of earlier builds, still decrypted."""
 
 import base64
+import hashlib
+import hmac
 import os
 import secrets as _random
 
@@ -52,8 +54,6 @@ def _seal(key, text, index):
     HMAC under KEY[32:] of the clear text and its occurrence INDEX in the output, so the
     n-th occurrence of a secret gets the same token in every output (unchanged trees show
     and diff the same, across processes) and equal secrets get different ones."""
-    import hashlib
-    import hmac
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     nonce = hmac.new(key[32:], b"%d\0" % index + text.encode("utf-8"),
                      hashlib.sha256).digest()[:_NONCE]
@@ -123,8 +123,6 @@ class Keyring:
     def _encrypt(self, portable, text, index):
         if not portable:
             return BOX + _b64(_seal(self._key(), text, index))
-        import hashlib
-        import hmac
         phrase = passphrase()
         salt = hmac.new(self._key(), phrase.encode(), hashlib.sha256).digest()[:_SALT]
         return PORTABLE + _b64(salt + _seal(self._derive(phrase, salt), text, index))

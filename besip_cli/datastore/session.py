@@ -125,13 +125,9 @@ class Session:
             text = hash_password(text)
         return self.engine.check(node, text)
 
-    @property
-    def conceal(self):
-        """A token maker for one output (see Keyring.concealer)."""
-        return self.keyring.concealer()
-
     def concealer(self, portable=False):
-        """The same; PORTABLE: tokens under the export passphrase ($BESIP_PASSPHRASE)."""
+        """A token maker for one output (see Keyring.concealer); PORTABLE: tokens under
+        the export passphrase ($BESIP_PASSPHRASE)."""
         return self.keyring.concealer(portable)
 
     # ---------------------------------------------------------------- locks

@@ -99,9 +99,9 @@ def _data_reply(nc, tree, op, prefixes, state=False):
         filt, state = None, False
     tree = defaults.apply(mode, tree, nc.ds.schema)
     if filt is None and not state:
-        return "<data>%s</data>" % codec.to_xml_text(tree, nc.ds.schema, nc.ds.conceal)
+        return "<data>%s</data>" % codec.to_xml_text(tree, nc.ds.schema, nc.ds.concealer())
     data = ET.Element("data")
-    codec.to_xml(tree, nc.ds.schema, data, nc.ds.conceal)
+    codec.to_xml(tree, nc.ds.schema, data, nc.ds.concealer())
     if state:
         monitoring.state(nc.ds, data, nc.capabilities, nc.ds.store.sessions())
     if filt is not None:

@@ -278,7 +278,7 @@ class Interpreter:
             raise CliError("%% No commit %d (see 'show configuration commit list')." % commit_id)
         before = self.session.revision_before(commit_id)
         old = self.session.store.revision(before) if before else {}
-        return printer.compare(self.schema, old or {}, new, self.session.conceal)
+        return printer.compare(self.schema, old or {}, new, self.session.concealer())
 
     def _users(self):
         lines = ["%-4s %-12s %-8s %-22s %-19s %s" % ("ID", "User", "Client", "From", "Since", "PID")]
@@ -450,7 +450,7 @@ class Interpreter:
         parsed = pipes.parse(stages, line, extra=COMPARE)
         if parsed and parsed[0][0] == "compare":
             old = self._compare_base(Tokens(stages[0][1:], line))
-            lines = printer.compare(self.schema, old, self.session.candidate, self.session.conceal)
+            lines = printer.compare(self.schema, old, self.session.candidate, self.session.concealer())
             self._write(pipes.filter_lines(lines, parsed[1:]))
             return
         self._show_tree(self.session.candidate, path, parsed)
