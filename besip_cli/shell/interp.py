@@ -339,8 +339,12 @@ class Interpreter:
         return printer.nested(self.schema, data, conceal=conceal)
 
     def _show_tree(self, data, path, parsed, portable=False):
+        """DATA under PATH as PARSED asks; a whole portable export states its format version."""
         data = printer.subtree(self.schema, data, path)
-        lines = self._render(data, pipes.output_format(parsed), portable)
+        fmt = pipes.output_format(parsed)
+        lines = self._render(data, fmt, portable)
+        if portable and not path:
+            lines = migrations.stamp("\n".join(lines), fmt).split("\n")
         self._write(pipes.filter_lines(lines, parsed))
 
     # ---------------------------------------------------------------- configuration mode
