@@ -111,3 +111,18 @@ def test_every_violation_names_its_entry(raw):
              {"bad-element": "secret"}) for n in (777, 778)], found
         assert [m for _t, _p, m, _i, _a in found] == [
             'pbx extension %d: Mandatory node "secret" instance does not exist.' % n for n in (777, 778)]
+
+
+def test_validation_errors_have_declared_paths_and_rfc7950_app_tags(raw):
+    config = (b"<pbx xmlns='%s'><rtp><port-min>30000</port-min></rtp><route><name>dup</name>"
+              b"<pattern>112</pattern><priority>1</priority><trunk>nosuch</trunk></route></pbx>" % PBX)
+    assert b"<ok/>" in edit(raw, config)
+    reply = raw.rpc(b"<validate><source><candidate/></source></validate>")
+    found = {app: (path, info) for _tag, path, _m, info, app in errors(reply)}
+    assert found == {
+        "data-not-unique": ("/bpbx:pbx/bpbx:route[bpbx:name='emergency']",
+                            {"non-unique": "/bpbx:pbx/bpbx:route[bpbx:name='emergency']/bpbx:priority"}),
+        "instance-required": ("/bpbx:pbx/bpbx:route[bpbx:name='dup']/bpbx:trunk", {}),
+        "must-violation": ("/bpbx:pbx/bpbx:rtp", {})}, found
+    assert reply.count(b"<non-unique>") == 0 and reply.count(b":non-unique>/bpbx:") == 2
+    assert b'="urn:ietf:params:xml:ns:yang:1"' in reply

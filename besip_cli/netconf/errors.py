@@ -22,7 +22,8 @@ _DEFAULT_TYPE = {
 
 
 class RpcError(Exception):
-    """One <rpc-error>. INFO maps error-info child names (bad-element, session-id...) to text."""
+    """One <rpc-error>. INFO maps error-info child names (bad-element, session-id...) to a
+    text, or to a list of texts (one element each)."""
 
     def __init__(self, tag, message, type=None, path=None, app_tag=None, info=None,
                  severity="error"):
@@ -49,8 +50,9 @@ class RpcError(Exception):
             msg.text = self.message
         if self.info:
             info = ET.SubElement(err, "error-info")
-            for name, text in self.info.items():
-                ET.SubElement(info, name).text = str(text)
+            for name, texts in self.info.items():
+                for text in texts if isinstance(texts, list) else [texts]:
+                    ET.SubElement(info, name).text = str(text)
         return err
 
 

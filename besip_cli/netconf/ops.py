@@ -21,6 +21,7 @@ from .errors import RpcError, RpcErrors
 from .xmlutil import BASE_NS, instance_id, qn, split, text
 
 WD_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"
+YANG_NS = "urn:ietf:params:xml:ns:yang:1"          # RFC 7950's error-info elements
 WRITES = ("edit-config", "copy-config", "delete-config", "lock", "unlock", "commit",
           "discard-changes", "cancel-commit", "kill-session")
 
@@ -197,16 +198,19 @@ _MANDATORY = re.compile(r'^Mandatory node "([\w.-]+)" instance does not exist')
 
 
 def _problem(schema, problem):
-    """The rpc-error of a validation problem. Where libyang named only a schema node (a
-    missing mandatory leaf), the entry it lies in is named in the message and the path."""
-    if problem.xpath or not problem.path:
-        return RpcError("operation-failed", problem.message, path=problem.xpath, app_tag=problem.app_tag)
-    path, info = problem.path, None
-    missing = _MANDATORY.match(problem.message)
+    """The rpc-error of a validation problem: the error-path is written with our declared
+    prefixes; a missing mandatory leaf is named in the path and in bad-element, and the
+    entry it lies in in the message (libyang names only the schema node); a `unique`
+    violation lists the equal leaves as non-unique (RFC 7950 15.1)."""
+    path, info, message = problem.path, {}, problem.message
+    missing = _MANDATORY.match(message)
     if missing:
-        path, info = path + (missing.group(1),), {"bad-element": missing.group(1)}
-    return RpcError("operation-failed", "%s: %s" % (format_path(problem.path), problem.message),
-                    path=instance_id(schema, path), app_tag=problem.app_tag, info=info)
+        path, info["bad-element"] = path + (missing.group(1),), missing.group(1)
+        message = "%s: %s" % (format_path(problem.path), message)
+    if problem.non_unique:
+        info["{%s}non-unique" % YANG_NS] = [instance_id(schema, leaf) for leaf in problem.non_unique]
+    return RpcError("operation-failed", message, path=instance_id(schema, path) if path else problem.xpath,
+                    app_tag=problem.app_tag, info=info)
 
 
 def _source_tree(nc, op):
