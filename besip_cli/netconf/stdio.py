@@ -1,9 +1,13 @@
 """`besip-netconf`: one NETCONF session on stdin/stdout, for OpenSSH's
 `Subsystem netconf /usr/bin/besip-netconf` (as yuma's netconf-subsystem is used).
 The user is the SSH login user; the data directory is --datastore, $BESIP_HOME or the default.
-Run locally (not over SSH), its user gets the console-owner rule, as in the shell."""
+Run locally (not over SSH), its user gets the console-owner rule, as in the shell.
+Internal errors are logged to syslog (stderr when there is none): under OpenSSH, stderr
+would reach the client."""
 
 import argparse
+import logging
+import logging.handlers
 import os
 import signal
 import sys
@@ -16,6 +20,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="besip-netconf", description=__doc__.split("\n")[0])
     parser.add_argument("--datastore", help="data directory")
     args = parser.parse_args(argv)
+    if os.path.exists("/dev/log"):
+        handler = logging.handlers.SysLogHandler("/dev/log")
+        handler.setFormatter(logging.Formatter("besip-netconf[%d]: %%(message)s" % os.getpid()))
+    else:
+        handler = logging.StreamHandler()
+    logging.basicConfig(handlers=[handler], level=logging.INFO)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))     # kill-session: end cleanly
     import pwd
     user = os.environ.get("USER") or pwd.getpwuid(os.getuid()).pw_name

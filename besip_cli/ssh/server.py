@@ -5,6 +5,7 @@ connection; the host key is kept in the data directory."""
 
 import argparse
 import io
+import logging
 import os
 import socket
 import sys
@@ -18,6 +19,8 @@ from ..datastore.session import Session, default_directory
 
 HOST_KEY = "ssh_host_ecdsa_key"
 DEFAULT_PORT = 830
+
+log = logging.getLogger("besip.sshd")
 
 
 def host_key(directory):
@@ -131,6 +134,7 @@ class ChannelIO:
 
 def handle(sock, directory, key, login_timeout=30):
     """Serve one SSH connection: authenticate, then run its first netconf/shell channel."""
+    where = _peer(sock)
     transport = paramiko.Transport(sock)
     try:
         transport.add_server_key(key)
@@ -154,14 +158,24 @@ def handle(sock, directory, key, login_timeout=30):
                                 term=term, size=lambda: server.channels.get(pty, (0, None))[1],
                                 peer=peer)
             channel.send_exit_status(0)
-    except (paramiko.SSHException, EOFError, OSError):
-        pass
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        log.warning("connection from %s ended: %s", where, str(exc) or type(exc).__name__)
     finally:
         transport.close()
 
 
+def _peer(sock):
+    try:
+        return "%s port %s" % sock.getpeername()[:2]
+    except (OSError, TypeError):
+        return "?"
+
+
 def serve_forever(listener, directory, stop=None):
-    """Accept connections on socket LISTENER until STOP (an Event) is set."""
+    """Accept connections on socket LISTENER until STOP (an Event) is set. A connection that
+    fails (a port scanner, a client that is not SSH) is logged in one line by `handle`:
+    paramiko's own report of it, a traceback, is silenced."""
+    logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
     key = host_key(directory)
     listener.settimeout(0.5)
     while stop is None or not stop.is_set():
@@ -180,6 +194,7 @@ def main(argv=None):
     parser.add_argument("--listen", default="::", help="address to listen on (default: all)")
     parser.add_argument("--port", type=int, help="default: system services netconf port, else 830")
     args = parser.parse_args(argv)
+    logging.basicConfig(format="besip-sshd: %(message)s", level=logging.INFO)
     directory = args.datastore or default_directory()
     port = args.port or configured_port(directory)
     family = socket.AF_INET6 if ":" in args.listen else socket.AF_INET
