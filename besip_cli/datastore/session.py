@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+from .. import audit
 from .. import schema as schema_mod
 from .. import services
 from . import tree as T
@@ -246,6 +247,7 @@ class Session:
             raise DatastoreError("there is no rollback %d (%d revisions kept)" % (index, len(rows)),
                                  tag="invalid-value")
         self.replace_candidate(self.store.revision(rows[index][0]))
+        audit.rollback_loaded(self, index, rows[index][0])
 
     # ---------------------------------------------------------------- commit
 
@@ -362,6 +364,7 @@ class Session:
             self.refresh()
         elif self.candidate != new:
             self.candidate = T.copy_tree(new)
+        audit.committed(self, commit_id, comment, client or self.client)
         return commit_id
 
     def _restore_files(self, new):
@@ -450,6 +453,7 @@ class Session:
                     self.store.clear_pending()
             self.notices.append("commit %d was %s: the configuration was rolled back"
                                 % (commit_id, reason))
+            audit.reverted(self, commit_id, reason, self.revision)
             return True
 
     def _spawn_timer(self):

@@ -8,6 +8,7 @@ and a confirmed commit it made without `persist` is rolled back (RFC 6241 8.4.1)
 import threading
 import xml.etree.ElementTree as ET
 
+from .. import audit
 from ..datastore.session import Session
 from . import monitoring, ops
 from .errors import RpcError, RpcErrors
@@ -53,6 +54,7 @@ class NetconfSession:
             _live[self.id] = self
         try:
             self._hello()
+            audit.login(self.ds, ops.user_role(self), "netconf")
             while not self.closed.is_set():
                 try:
                     message = self.framer.read()

@@ -7,7 +7,7 @@ interactive shell. Output goes to `out`; errors are raised as CliError.
 import os
 import time
 
-from .. import __version__
+from .. import __version__, audit
 from ..datastore import codec
 from ..datastore import tree as T
 from ..datastore import migrations
@@ -48,6 +48,7 @@ SHOW_EXEC = {
     "users": "Who is logged in: the sessions of every front-end",
     "history": "The commands typed in this session",
     "pbx": "Registrations and calls of the running PBX",
+    "log": "The audit trail: logins, commits, rollbacks, lock breaks",
 }
 COMPARE = {"compare": "Differences to the running configuration"}
 TERMINAL = {"length": "Lines per page (0: no paging)", "width": "Characters per line"}
@@ -243,6 +244,10 @@ class Interpreter:
             except ServiceError as exc:
                 raise CliError("%% PBX state unavailable: %s" % exc)
             self._emit(lines, stages, line)
+        elif what == "log":
+            tk.keyword({"audit": "Logins, failed logins, commits, rollbacks, lock breaks"})
+            tk.end()
+            self._emit(self._audit_log(), stages, line)
         else:
             sub = tk.keyword(SHOW_CONFIGURATION)
             if sub == "sessions":
@@ -286,6 +291,15 @@ class Interpreter:
             lines.append("%-4s %-12s %-8s %-22s %-19s %d" % (
                 "%d%s" % (sid, "*" if sid == self.session.id else ""), user, client, peer or "-",
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)), pid))
+        return lines
+
+    def _audit_log(self):
+        lines = ["%-19s %-12s %-14s %-22s %-12s %s" % ("Time", "User", "Client", "From", "Event",
+                                                      "Detail")]
+        for when, user, client, peer, event, detail in audit.events(self.session.directory):
+            lines.append("%-19s %-12s %-14s %-22s %-12s %s" % (
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)), user, client,
+                peer or "-", event, detail))
         return lines
 
     def _sessions(self):
