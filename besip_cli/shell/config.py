@@ -7,8 +7,7 @@ leaves of the same level may follow on the line.
 """
 
 from ..datastore import tree as T
-from ..datastore.secrets import verify_password
-from ..visible import visible
+from ..datastore.secrets import shown_value, verify_password
 from .tokens import CR, ParseError
 
 
@@ -79,8 +78,9 @@ def _checked(session, leaf, text):
     try:
         return session.check_value(leaf, text)
     except ValueError as exc:
+        value, reason = shown_value(leaf, text, exc)
         raise ValueError('invalid value "%s" for %s: %s (expected %s)'
-                         % (visible(text), leaf.name, exc, leaf.type.hint or leaf.type.base))
+                         % (value, leaf.name, reason, leaf.type.hint or leaf.type.base))
 
 
 def parse_set(tk, session, ctx):

@@ -119,6 +119,7 @@ class Interpreter:
             else:
                 self._config(command, stages, line)
         except ParseError as exc:
+            exc.text = masking.mask(exc.text, self.secret_names)     # an ambiguous word's line
             raise CliError(exc.message(), exc.pos if exc.kind == "invalid" else None,
                            [exc.detail] if exc.detail else [])
         except DatastoreError as exc:
@@ -519,11 +520,12 @@ class Interpreter:
                 ctx = self._load_statement(scratch, ctx, raw)
             except LexError as exc:
                 raise CliError("%% %s:%d: Invalid input detected at '^' marker." % (filename, number),
-                               details=_marked(raw, exc.pos) + [str(exc)])
+                               details=self._marked(raw, exc.pos) + [str(exc)])
             except ParseError as exc:
                 pos = exc.pos if exc.kind == "invalid" else None
+                exc.text = masking.mask(exc.text, self.secret_names)
                 raise CliError("%% %s:%d: %s" % (filename, number, exc.message()[2:]),
-                               details=_marked(raw, pos) + ([exc.detail] if exc.detail else []))
+                               details=self._marked(raw, pos) + ([exc.detail] if exc.detail else []))
         return scratch
 
     def _load_statement(self, scratch, ctx, raw):
@@ -538,6 +540,12 @@ class Interpreter:
             apply_ops(scratch, self.schema, ops)
             return entered or mode
         return in_enclosing_modes(ctx, tokens[0].pos, attempt)
+
+    def _marked(self, line, pos):
+        """LINE of a loaded file as an error shows it: indented, its secrets masked, a caret
+        under column POS."""
+        line, pos = masking.mask_at(line, self.secret_names, pos)
+        return ["  " + line.rstrip()] + (["  " + " " * pos + "^"] if pos is not None else [])
 
     def _cfg_save(self, ctx, tk, stages, line):
         filename = tk.value("<file>", "File name (.xml and .json save in those formats)")
@@ -618,11 +626,6 @@ class _Shadow:
         self.schema = session.schema
         self.check_value = session.check_value
         self.candidate = scratch
-
-
-def _marked(line, pos):
-    """LINE of a loaded file as an error shows it: indented, a caret under column POS."""
-    return ["  " + line.rstrip()] + (["  " + " " * pos + "^"] if pos is not None else [])
 
 
 def _integer(text):

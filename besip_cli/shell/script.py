@@ -10,6 +10,7 @@ import contextlib
 from ..datastore import tree as T
 from ..datastore.store import StoreError
 from .interp import CliError, Interpreter, Leave
+from .masking import mask_at
 
 
 def run(session, lines, out, err, guard=None):
@@ -35,7 +36,7 @@ def run(session, lines, out, err, guard=None):
                 except Leave:
                     break
                 except CliError as exc:
-                    report(err, "%s:%d: " % (source, number), text, exc)
+                    report(err, "%s:%d: " % (source, number), text, exc, interp.secret_names)
                     if before:
                         _restore(session, before, "%s:%d" % (source, number))
                     return 1
@@ -55,10 +56,12 @@ def _restore(session, before, where):
     session.store_candidate()
 
 
-def report(err, prefix, text, exc):
-    """Print an error the IOS way: the line, a caret under the offending column, the message."""
+def report(err, prefix, text, exc, secret_names):
+    """Print an error the IOS way: the line (its secrets masked), a caret under the
+    offending column, the message."""
     if exc.pos is not None:
+        text, pos = mask_at(text, secret_names, exc.pos)
         err.write("%s%s\n" % (prefix, text.rstrip()))
-        err.write(" " * (len(prefix) + exc.pos) + "^\n")
+        err.write(" " * (len(prefix) + pos) + "^\n")
     for line in exc.lines():
         err.write("%s%s\n" % (prefix, line))
