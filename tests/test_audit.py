@@ -230,12 +230,29 @@ def test_a_lock_left_by_a_dead_process_is_a_lock_break(tmp_path, logged_env, sys
     finally:
         shell.child.close(force=True)
     besip("show configuration sessions", check=0)       # any session notices the dead one
-    got = [(p, m) for p, m in syslog.messages(wait_for="lock-break") if "lock-break" in m]
+    received = syslog.messages(wait_for="lock-break")
+    assert (AUTH | INFO, "login user=root client=cli from=-: interactive shell, role admin, "
+                         "session 2") in received
+    got = [(p, m) for p, m in received if "lock-break" in m]
     assert len(got) == 1 and got[0][0] == USER | WARNING
     assert re.fullmatch(r"lock-break user=root client=cli from=-: session \d+ \(pid %d\) ended "
                         r"holding the candidate and running locks: released" % shell.child.pid,
                         got[0][1])
     assert len(_audit(besip, "| include lock-break")) == 1
+
+
+def test_a_local_besip_netconf_login(tmp_path, logged_env, syslog):
+    besip = Besip(tmp_path / "data", logged_env)
+    besip.config("system hostname box", "commit")
+    base = "urn:ietf:params:xml:ns:netconf:base:1.0"
+    messages = ('<hello xmlns="%s"><capabilities><capability>urn:ietf:params:netconf:base:1.0'
+                '</capability></capabilities></hello>]]>]]><rpc message-id="1" xmlns="%s">'
+                '<close-session/></rpc>]]>]]>' % (base, base))
+    subprocess.run([sys.executable, "-m", "besip_cli.netconf.stdio", "--datastore",
+                    besip.directory], input=messages, capture_output=True, text=True,
+                   env=logged_env, timeout=60, check=True)
+    assert syslog.messages(wait_for="client=netconf")[-1] == (
+        AUTH | INFO, "login user=root client=netconf from=-: netconf, role admin, session 2")
 
 
 def test_a_read_only_data_directory_still_logs_to_syslog(tmp_path, logged_env, syslog):
