@@ -207,3 +207,38 @@ def test_datastore_of_an_earlier_build_is_upgraded(tmp_path, env):
         again.commit()
     finally:
         again.close()
+
+
+def test_private_candidate_rebase_and_conflicts(session, tmp_path):
+    """The three-way merge of a private candidate: others' commits are taken over; a change
+    at, above or below a node the other commit changed conflicts unless both agree; a failed
+    edit leaves the private candidate as it was."""
+    _office(session)
+    other = Session(session.directory, user="other", client="test")
+    try:
+        session.configure()
+        name = ("pbx", ("extension", "100"), "display-name")
+        node = session.schema.find(("pbx", "extension", "display-name"))
+        session.edit(lambda t: T.set_leaf(t, session.schema, name[:-1], node, "Mine"))
+        other.edit(lambda t: T.set_leaf(t, other.schema, ("pbx", ("extension", "101")), node, "Same"))
+        other.commit()
+        session.refresh()                                  # rebased: theirs is in ours
+        assert T.get(session.candidate, ("pbx", ("extension", "101"), "display-name")) == "Same"
+        assert [c.path for c in T.diff(session.running, session.candidate, session.schema.roots)] == [name]
+        with pytest.raises(T.EditError):
+            session.edit(lambda t: (T.delete(t, session.schema, name), T.delete(
+                t, session.schema, ("pbx", ("trunk", "nope")), missing_ok=False)))
+        assert T.get(session.candidate, name) == "Mine"
+        other.edit(lambda t: T.delete(t, other.schema, ("pbx", ("extension", "100"))))
+        other.commit()                                     # removes the entry we edit
+        session.refresh()
+        assert session.conflicts == [name] and "changed what you are editing" in session.notices[-1]
+        with pytest.raises(DatastoreError) as info:
+            session.commit()
+        assert "both changed pbx extension 100 display-name" in str(info.value)
+        assert session.update() == [name]
+        assert "100" not in session.candidate["pbx"]["extension"] and not session.dirty()
+        session.edit(lambda t: T.set_leaf(t, session.schema, ("pbx", ("extension", "101")), node, "Same"))
+        assert not session.dirty()                          # the same value: no change
+    finally:
+        other.close()

@@ -2,6 +2,7 @@
 tokens still load; portable tokens move between boxes with an export passphrase."""
 
 import base64
+import json
 import re
 
 from besip_cli.datastore.secrets import Keyring
@@ -54,6 +55,9 @@ def test_portable_configuration_moves_to_another_box(tmp_path, env):
     first("configure", "save %s" % (tmp_path / "box.cfg"), check=0)
     shown = first("show running-config portable", check=0, env=secret_env).stdout
     assert "$9$p$" in shown and "Moving-pass-1" not in shown
+    assert shown.startswith("! besip-config-format 2\n")        # an export states its version
+    shown_json = first("show running-config portable | display json", check=0, env=secret_env).stdout
+    assert json.loads(shown_json)["besip-config-format"] == 2
     assert "$9$p$" in (tmp_path / "p.cfg").read_text()
     # a box-bound token does not load on the second box; a portable one does
     proc = second("configure", "load merge %s" % (tmp_path / "box.cfg"), check=1)

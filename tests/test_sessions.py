@@ -2,6 +2,8 @@
 built-in SSH server) against `besip -c` scripts and the shell, with the rules kept by the
 datastore for all of them."""
 
+import contextlib
+import re
 import sys
 
 from ncclient.operations import RPCError
@@ -78,15 +80,23 @@ def test_commit_check_runs_the_services_verify_step(office):
 
 
 def test_configure_says_at_once_that_netconf_holds_a_lock(sshd, box, env):
+    """A lock is announced by `configure` itself: the shared candidate locked refuses
+    `configure shared`; a private candidate may be edited, and the warning says commits
+    are refused."""
     term = Terminal([sys.executable, "-m", "besip_cli", "--datastore", box.directory],
                     dict(env, TERM="xterm-256color"))
     try:
         with connect(sshd) as m:
             m.lock("candidate")
-            shown = "\n".join(term.command("configure"))
+            shown = "\n".join(term.command("configure shared"))
             locked = "%% The candidate configuration is locked by admin (netconf session %s" % m.session_id
             assert locked in shown, shown
             assert not term.wait_prompt().endswith("(config)#")
+            shown = "\n".join(term.command("configure"))
+            assert "% Warning: the candidate configuration is locked by admin (netconf session" \
+                   in shown, shown
+            assert term.wait_prompt().endswith("(config)#")
+            term.command("end")
             m.unlock("candidate")
             m.lock("running")
             shown = "\n".join(term.command("configure"))
@@ -97,3 +107,115 @@ def test_configure_says_at_once_that_netconf_holds_a_lock(sshd, box, env):
             m.unlock("running")
     finally:
         term.close()
+
+
+EXT = "urn:besip:params:xml:ns:yang:besip-pbx"
+
+
+@contextlib.contextmanager
+def shell_on(box, env):
+    """The interactive shell on BOX's datastore, in a pty, at its first prompt."""
+    term = Terminal([sys.executable, "-m", "besip_cli", "--datastore", box.directory],
+                    dict(env, TERM="xterm-256color"))
+    try:
+        term.wait_prompt()
+        yield term
+    finally:
+        term.close()
+
+
+def display_name(box, number):
+    shown = box.show("show running-config pbx extension %s display-name" % number)
+    found = re.search(r'display-name "?([^"\n]*)', shown)
+    return found and found.group(1)
+
+
+def test_a_shells_edits_are_its_own_until_it_commits(sshd, box, env):
+    """Private candidates: a script's commit, a NETCONF commit and another session's abort
+    neither publish nor wipe a shell's half-done edit; the shell's commit then merges its
+    change with theirs."""
+    with shell_on(box, env) as term:
+        term.command("configure")
+        term.command("pbx extension 100 display-name Half-Done")
+        box.config("pbx extension 101 display-name From-Script", "commit")
+        box.config("pbx extension 102 display-name Dropped", "abort")
+        with connect(sshd) as m:
+            m.edit_config(target="candidate", config=(
+                '<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><pbx xmlns="%s">'
+                '<extension><number>102</number><display-name>From-Netconf</display-name>'
+                '</extension></pbx></config>' % EXT))
+            m.commit()
+            m.discard_changes()
+        assert display_name(box, 100) != "Half-Done"
+        assert display_name(box, 101) == "From-Script" and display_name(box, 102) == "From-Netconf"
+        assert "display-name Half-Done" in "\n".join(term.command("show pbx extension 100"))
+        compare = "\n".join(term.command("show | compare"))
+        assert "+ display-name Half-Done" in compare and "From-Script" not in compare, compare
+        assert term.command("commit")[-1] == "Commit complete."
+        assert display_name(box, 100) == "Half-Done"
+        assert display_name(box, 101) == "From-Script" and display_name(box, 102) == "From-Netconf"
+        term.command("end")
+
+
+def test_a_commit_that_overlaps_another_is_refused_naming_the_path(box, env):
+    with shell_on(box, env) as term:
+        term.command("configure")
+        term.command("pbx extension 100 display-name Mine")
+        term.command("pbx extension 101 display-name Also-Mine")
+        box.config("pbx extension 100 display-name Theirs", "commit")
+        shown = "\n".join(term.command("commit"))
+        assert "% commit refused: running changed since you started editing, and both changed " \
+               "pbx extension 100 display-name" in shown, shown
+        assert display_name(box, 100) == "Theirs" and display_name(box, 101) != "Also-Mine"
+        shown = "\n".join(term.command("update"))
+        assert "% Your change was dropped for running's: pbx extension 100 display-name" in shown
+        assert term.command("commit")[-1] == "Commit complete."
+        assert display_name(box, 100) == "Theirs" and display_name(box, 101) == "Also-Mine"
+        term.command("end")
+
+
+def test_a_script_without_commit_leaves_nothing_behind(sshd, box):
+    proc = box("configure", "system hostname never-committed", check=0)
+    assert "% Uncommitted changes were discarded: the script ended in configuration mode " \
+           "without 'commit'." in proc.stderr
+    with connect(sshd) as m:
+        m.commit()                                   # the shared candidate holds nothing of it
+        got = m.get_config("candidate", filter=("subtree", '<system xmlns="%s"/>' % SYS))
+        assert "never-committed" not in got.data_xml
+    assert "never-committed" not in box.show()
+
+
+def test_the_shared_candidate_keeps_its_edits_and_takes_other_commits(sshd, box):
+    """A NETCONF client's uncommitted edit survives a shell commit, and the NETCONF commit
+    that follows does not undo the shell's commit."""
+    with connect(sshd) as m:
+        m.edit_config(target="candidate", config=cfg("<timezone>Africa/Nairobi</timezone>"))
+        box.config("pbx extension 101 display-name Shell-Commit", "commit")
+        assert "Africa/Nairobi" not in box.show("show running-config system timezone")
+        m.commit()
+        assert "Africa/Nairobi" in box.show("show running-config system timezone")
+    assert display_name(box, 101) == "Shell-Commit"
+
+
+def test_configure_shared_edits_the_netconf_candidate(sshd, box):
+    with connect(sshd) as m:
+        proc = box("configure shared", "system timezone Asia/Tokyo", check=0)
+        assert "discarded" not in proc.stderr
+        got = m.get_config("candidate", filter=("subtree", '<system xmlns="%s"/>' % SYS)).data_xml
+        assert "Asia/Tokyo" in got
+        m.discard_changes()
+
+
+def test_a_confirmed_commit_reverted_is_announced_at_an_idle_prompt(box, env):
+    with shell_on(box, env) as term:
+        term.command("configure")
+        term.command("system timezone America/Chicago")
+        shown = term.command("commit confirmed 3s")
+        assert shown[0].startswith("Commit confirmed: it will be rolled back in 3 seconds")
+        term.command("end")
+        commit_id = int(re.match(r"0 +(\d+) ", term.command("show configuration commit list")[1])
+                        .group(1))
+        term.wait_text(r"^%% Commit %d was not confirmed in time: the configuration was rolled "
+                       r"back \(commit %d\)\.$" % (commit_id, commit_id + 1), timeout=20)
+        assert term.wait_prompt().endswith("#")                  # the prompt is drawn again
+        assert "America/Chicago" not in box.show("show running-config system timezone")

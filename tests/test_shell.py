@@ -99,42 +99,54 @@ def test_carets_abbreviations_and_modes(office, shell):
     assert term.wait_prompt() == "branch-pbx(config)#"     # the prompt follows the commit
     term.type("system timezone UTC")
     term.send(CTRL_Z)                                       # runs the line, then ends
-    term.wait_cursor_line(r"Commit them before leaving\? .*")
-    term.send("commit\r")
+    term.wait_cursor_line(r"Uncommitted changes found, commit them before exiting.*")
+    term.send("yes\r")
     term.wait_cursor_line(r"branch-pbx#")
     assert office.show("show running-config system timezone") == "system timezone UTC\n"
 
 
 def test_leaving_with_uncommitted_changes_asks(office, shell):
+    """IOS-XR's question: yes commits, no discards, cancel (the default, and `c`) stays;
+    any other answer is asked again."""
+    question = r"Uncommitted changes found, commit them before exiting \(yes/no/cancel\)\? \[cancel\]:"
     term = shell(office)
     term.command("configure")
     term.command("pbx extension 100 display-name Zed")
     term.type("end")
     term.send("\r")
-    term.wait_text(r"uncommitted changes \(by .*\)")
-    term.wait_cursor_line(r"Commit them before leaving\? \[commit/discard/keep/cancel\] \(keep\):")
-    term.send("cancel\r")
+    term.wait_cursor_line(question)
+    term.send("c\r")                                          # cancel, never commit
     assert term.wait_prompt() == "office-pbx(config)#"
+    term.type("end")
+    term.send("\r")
+    term.wait_cursor_line(question)
+    term.send("commit\r")                                     # not an answer: asked again
+    term.wait_text(r"% Please answer yes, no or cancel\.")
+    term.wait_cursor_line(question)
+    term.send("\r")                                           # the default: cancel
+    assert term.wait_prompt() == "office-pbx(config)#"
+    assert "Zed" not in office.show("show running-config pbx extension 100")
     term.send(CTRL_Z)
-    term.wait_cursor_line(r"Commit them before leaving\? .*")
-    term.send("commit\r")
+    term.wait_cursor_line(question)
+    term.send("y\r")
     assert term.wait_prompt() == "office-pbx#"
     assert 'display-name Zed' in "\n".join(term.command("show running-config pbx extension 100"))
     term.command("conf t")
     term.command("pbx extension 100 display-name Temporary")
     term.type("exit")
     term.send("\r")
-    term.wait_cursor_line(r"Commit them before leaving\? .*")
-    term.send("discard\r")
+    term.wait_cursor_line(question)
+    term.send("no\r")
     assert term.wait_prompt() == "office-pbx#"
-    term.command("configure")
+    term.command("configure shared")                          # the shared candidate keeps them
     term.command("pbx extension 100 display-name Kept")
     term.type("end")
     term.send("\r")
-    term.wait_cursor_line(r"Commit them before leaving\? .*")
-    term.send("\r")                                           # the default: keep
+    term.wait_text(r"The shared candidate has uncommitted changes \(by .*\); 'no' leaves them there")
+    term.wait_cursor_line(question)
+    term.send("n\r")
     assert term.wait_prompt() == "office-pbx#"
-    assert "Candidate has uncommitted changes" in "\n".join(term.command("show configuration sessions"))
+    assert "shared candidate has uncommitted changes" in "\n".join(term.command("show configuration sessions"))
     out = office.show("show running-config pbx extension 100")
     assert "Zed" in out and "Temporary" not in out and "Kept" not in out
 

@@ -9,8 +9,8 @@ import os
 import sys
 import time
 
-from .session import DatastoreError, Session
-from .store import StoreError
+from .session import ROLLBACK, DatastoreError, Session
+from .store import Store, StoreError
 
 
 def main(directory):
@@ -34,6 +34,26 @@ def main(directory):
         return 1
     finally:
         session.close()
+
+
+def outcome(directory, schema, commit_id):
+    """Wait until confirmed commit COMMIT_ID is no longer pending (in this thread, with a
+    database connection of its own): the sentence saying it was rolled back, or None when
+    it was confirmed or superseded."""
+    store = Store(directory, schema)
+    try:
+        while True:
+            pending = store.pending()
+            if pending is None or pending.commit_id != commit_id:
+                break
+            time.sleep(min(max(pending.deadline - time.time(), 0.2), 2.0))
+        for revert, _when, _user, _client, comment, _label in store.history(5):
+            if comment.startswith("%s%d " % (ROLLBACK, commit_id)):
+                return "Commit %d was %s: the configuration was rolled back (commit %d)." % (
+                    commit_id, comment[len("%s%d " % (ROLLBACK, commit_id)):], revert)
+        return None
+    finally:
+        store.close()
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """A client session on the datastore: what every front-end (shell, script, NETCONF) uses.
 
-Candidate and running are shared by all sessions of all processes (RFC 6241): each
-command reloads what another process changed; commits are serialised by a file lock;
-locks, sessions and a pending confirmed commit live in the database, so they are seen by
-everyone and survive a restart (a lock dies with the process that held it).
+Running and the shared candidate (RFC 6241, what NETCONF edits) are seen by all sessions
+of all processes: each command reloads what another process changed; commits are
+serialised by a file lock; locks, sessions and a pending confirmed commit live in the
+database, so they are seen by everyone and survive a restart (a lock dies with the process
+that held it). The shell and scripts edit a private candidate instead (IOS-XR, ConfD): the
+session's own copy of running, rebased onto running whenever another session commits,
+and refused at commit when both changed the same node.
 """
 
 import contextlib
@@ -23,6 +26,7 @@ from .store import Store, StoreError, alive
 from .validate import validate
 
 TARGETS = ("running", "candidate")
+ROLLBACK = "automatic rollback: commit "      # the comment of a confirmed commit's revert
 
 
 class DatastoreError(Exception):
@@ -61,6 +65,11 @@ class Session:
         self.batch_depth = 0
         self.batch_dirty = False
         self.batch_locked = False      # inside a batch: we hold the candidate lock
+        self.private = False           # editing a candidate of our own (configure)
+        self.exclusive = False         # ... and holding the running lock meanwhile
+        self.base = None               # private: the running tree our candidate is based on
+        self.conflicts = []            # private: paths where running and we both changed
+        self.installed = None          # the tree this session's last commit made running
         self.notices = []              # messages for the user (confirmed-commit reverts...)
         with self.store.transaction():
             self.store.reap_sessions()
@@ -83,12 +92,65 @@ class Session:
         return "%s (%s session %d, pid %d)" % (self.user, self.client, self.id, os.getpid())
 
     def refresh(self):
-        """Reload the datastores another session changed since we last looked."""
-        if self.batch_depth:
+        """Reload the datastores another session changed since we last looked (inside a
+        batch, or with a private candidate, the candidate stays ours); a private
+        candidate is rebased onto the new running."""
+        if self.store.generation("running") != self._gen["running"]:
+            self._reload("running")
+            if self.private:
+                self._rebase()
+        if not (self.batch_depth or self.private) and \
+                self.store.generation("candidate") != self._gen["candidate"]:
+            self._reload("candidate")
+
+    def _rebase(self):
+        """Carry our private changes over to the new running, unless they conflict."""
+        if self.base is self.running:
             return
-        for name in TARGETS:
-            if self.store.generation(name) != self._gen[name]:
-                self._reload(name)
+        merged, conflicts = T.rebase(self.base, self.candidate, self.running, self.schema)
+        if conflicts:
+            if conflicts != self.conflicts:
+                self.notices.append(
+                    "commit %d by another session changed what you are editing (%s): 'commit' "
+                    "is refused; 'update' takes running's values there and keeps your other "
+                    "changes" % (self.revision, _paths(conflicts)))
+            self.conflicts = conflicts
+            return
+        self.candidate, self.base, self.conflicts = merged, self.running, []
+
+    def update(self):
+        """Rebase the private candidate onto running, running's values winning where
+        both changed: the paths where our change was dropped."""
+        self.refresh()
+        if not self.private or self.base is self.running:
+            return []
+        self.candidate, dropped = T.rebase(self.base, self.candidate, self.running, self.schema)
+        self.base, self.conflicts = self.running, []
+        return dropped
+
+    def configure(self, how="private"):
+        """Start editing: HOW is private (a candidate of our own), exclusive (private,
+        and nobody else may commit meanwhile) or shared (the RFC 6241 candidate)."""
+        if self.store.read_only:
+            raise StoreError(self.store.read_only, tag="resource-denied")
+        self.refresh()
+        if how == "exclusive":
+            self.lock("running")
+            self.exclusive = True
+        if how != "shared":
+            self.private = True
+            self.candidate, self.base, self.conflicts = T.copy_tree(self.running), self.running, []
+
+    def leave(self):
+        """Stop editing: a private candidate is dropped, an exclusive lock released."""
+        if self.exclusive:
+            with contextlib.suppress(DatastoreError, StoreError):
+                self.unlock("running")
+            self.exclusive = False
+        if self.private:
+            self.private, self.base, self.conflicts = False, None, []
+            self._gen["candidate"] = None
+            self.refresh()
 
     def _reload(self, name):
         data, gen, revision, changed_by = self.store.load(name)
@@ -105,7 +167,12 @@ class Session:
         self.store.close()
 
     def dirty(self):
-        return self.candidate != self.running
+        """Whether the candidate holds changes not committed."""
+        return self.candidate != (self.base if self.private else self.running)
+
+    def shared_changes(self):
+        """Who changed the shared candidate since its last commit ([]: nobody)."""
+        return self.store.changed_by("candidate")
 
     @property
     def role(self):
@@ -196,6 +263,16 @@ class Session:
         """Apply CHANGE(candidate_tree) to the candidate. Outside a batch, read, change and
         store are one transaction, so concurrent edits are never lost. If CHANGE raises, the
         candidate is reloaded as last stored (inside a batch, the batch's edits go too)."""
+        if self.private:
+            self.refresh()
+            saved = None if self.batch_depth else T.copy_tree(self.candidate)
+            try:
+                change(self.candidate)
+            except BaseException:
+                if saved is not None:
+                    self.candidate = saved
+                raise
+            return
         try:
             if self.batch_depth:
                 self.refresh()
@@ -239,6 +316,8 @@ class Session:
     def discard(self):
         """Throw away uncommitted changes: candidate := running."""
         self.replace_candidate(T.copy_tree(self.running))
+        if self.private:
+            self.base, self.conflicts = self.running, []
 
     def load_revision(self, index):
         """Load revision INDEX (0 = running, 1 = the one before...) into the candidate."""
@@ -271,6 +350,11 @@ class Session:
         with self._commit_lock():
             self.refresh()
             self._check_unlocked("running", "candidate")
+            if self.conflicts:
+                raise DatastoreError(
+                    "commit refused: running changed since you started editing, and both "
+                    "changed %s; 'update' takes running's values there" % _paths(self.conflicts),
+                    tag="in-use")
             pending = self.store.pending()
             self._may_confirm(pending, persist_id)
             changes = T.diff(self.running, self.candidate, self.schema.roots)
@@ -280,7 +364,7 @@ class Session:
                 raise DatastoreError("%d problem%s in the candidate" % (len(problems), "s" * (len(problems) > 1)),
                                      problems=problems)
             new = T.copy_tree(self.candidate) if changes else self.running
-            commit_id = self.install(new, comment, label, changes=changes)
+            commit_id = self.install(new, comment, label, changes=changes, of_candidate=True)
             with self.store.transaction():
                 if confirmed:
                     restore = pending.restore_id if pending else (self.revision_before(commit_id))
@@ -317,7 +401,7 @@ class Session:
         if row is not None:
             raise DatastoreError("confirmed commit %d of %s (%s session %d, pid %d) is pending; "
                                  "only that session may confirm it"
-                                 % (pending.commit_id, row[1], row[2], owner, row[3]),
+                                 % (pending.commit_id, row.user, row.client, owner, row.pid),
                                  tag="in-use", info={"session-id": owner})
 
     def revision_before(self, commit_id):
@@ -325,8 +409,11 @@ class Session:
         rows = [r[0] for r in self.store.history() if commit_id is None or r[0] < commit_id]
         return rows[0] if rows else 0
 
-    def install(self, new, comment="", label="", client=None, changes=None):
-        """Run the service pipeline and store NEW as running; None if nothing changed."""
+    def install(self, new, comment="", label="", client=None, changes=None, of_candidate=False):
+        """Run the service pipeline and store NEW as running; None if nothing changed.
+        The shared candidate follows: it becomes NEW when it had no changes of its own
+        (or OF_CANDIDATE: it is what this shared session commits), else its changes are
+        rebased onto NEW."""
         if changes is None:
             changes = T.diff(self.running, new, self.schema.roots)
         if not changes:
@@ -349,23 +436,49 @@ class Session:
                 commit_id = self.store.add_revision(text, self.user, client or self.client,
                                                     comment, label)
                 self.store.save("running", None, revision=commit_id, text=text)
-                edited_meanwhile = self.store.generation("candidate") != self._gen["candidate"]
-                if not edited_meanwhile:       # else keep the edits made since we read it
-                    self.store.save("candidate", None, text=text)
+                ours = of_candidate and not self.private and \
+                    self.store.generation("candidate") == self._gen["candidate"]
+                followed = self._follow(new, text, ours)
                 self._gen = {name: self.store.generation(name) for name in TARGETS}
         except StoreError:
             self._restore_files(new)
             raise
-        self.running, self.revision = new, commit_id
-        self.changed_by = []
+        self.running = self.installed = new
+        self.revision = commit_id
         self.batch_dirty = False
-        if edited_meanwhile:
+        if self.private:
+            if of_candidate:
+                self.base, self.conflicts = new, []
+            else:
+                self._rebase()
+        elif followed:
+            self.changed_by = []
+            if not ours:
+                self.candidate = T.copy_tree(new)
+        else:
             self._gen["candidate"] = None
             self.refresh()
-        elif self.candidate != new:
-            self.candidate = T.copy_tree(new)
         audit.committed(self, commit_id, comment, client or self.client)
         return commit_id
+
+    def undo(self, old, comment):
+        """Undo on running what this session's commits changed since running was OLD
+        (a failed script's): what others committed meanwhile stays."""
+        with self._commit_lock():
+            self.refresh()
+            target, _ = T.rebase(self.installed, old, self.running, self.schema, mine_wins=True)
+            return self.install(target, comment)
+
+    def _follow(self, new, text, ours):
+        """Bring the stored shared candidate along to NEW running (see install): whether
+        it is now NEW."""
+        if ours or not self.store.changed_by("candidate"):
+            self.store.save("candidate", None, text=text)
+            return True
+        shared, _gen, _rev, changed_by = self.store.load("candidate")
+        merged, _ = T.rebase(self.running, shared, new, self.schema, mine_wins=True)
+        self.store.save("candidate", merged, changed_by if merged != new else ())
+        return False
 
     def _restore_files(self, new):
         """Running could not be stored (a full disk): generate the programs' files from
@@ -446,8 +559,8 @@ class Session:
             reason = "cancelled" if cancelled else "not confirmed in time"
             self.refresh()
             try:
-                self.install(old, "automatic rollback: commit %d %s" % (commit_id, reason), "",
-                              client="confirm-timer")
+                self.install(old, "%s%d %s" % (ROLLBACK, commit_id, reason), "",
+                             client="confirm-timer")
             finally:
                 with self.store.transaction():
                     self.store.clear_pending()
@@ -463,6 +576,10 @@ class Session:
                                 env=dict(os.environ, PYTHONPATH=_package_root()))
         with self.store.transaction():
             self.store.set_timer(proc.pid)
+
+
+def _paths(paths):
+    return "; ".join(T.format_path(path) for path in paths)
 
 
 def _package_root():

@@ -16,6 +16,7 @@ import time
 import urllib.parse
 import zlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .. import audit
 from .tree import entry_key
@@ -210,6 +211,11 @@ class Store:
         return self.decode(data, "the %s configuration" % name), generation, revision, \
             json.loads(changed_by)
 
+    def changed_by(self, name):
+        """Who changed datastore NAME since it was last committed ([]: nobody)."""
+        row = self.db.execute("SELECT changed_by FROM datastore WHERE name=?", (name,)).fetchone()
+        return json.loads(row[0])
+
     def save(self, name, tree, changed_by=(), revision=None, text=None):
         """Store TREE (or its encoding TEXT) as datastore NAME."""
         text = self.encode(tree) if text is None else text
@@ -313,12 +319,15 @@ class Store:
                                     sorted(target for target, in released))
 
     def sessions(self):
-        return self.db.execute("SELECT id, user, client, pid, started, peer FROM sessions "
-                               "ORDER BY id").fetchall()
+        """Every registered session, as SessionRows."""
+        return [SessionRow(*row) for row in self.db.execute(
+            "SELECT id, user, client, pid, started, peer FROM sessions ORDER BY id")]
 
     def session_info(self, session):
-        return self.db.execute("SELECT id, user, client, pid, started, peer FROM sessions "
-                               "WHERE id=?", (session,)).fetchone()
+        """The SessionRow of SESSION, or None."""
+        row = self.db.execute("SELECT id, user, client, pid, started, peer FROM sessions "
+                              "WHERE id=?", (session,)).fetchone()
+        return SessionRow(*row) if row else None
 
     def lock_holder(self, target):
         """(session id, user, client, pid, since) of the lock on TARGET, or None."""
@@ -374,6 +383,16 @@ class Store:
 
     def close(self):
         self.db.close()
+
+
+class SessionRow(NamedTuple):
+    """A registered session: who (USER, CLIENT, PEER address), its process, since when."""
+    id: int
+    user: str
+    client: str
+    pid: int
+    started: float
+    peer: str
 
 
 @dataclass(frozen=True)

@@ -266,3 +266,48 @@ def diff(old, new, children, path=()):
         else:
             changes.append(Change(path + (name,), node, a, b))
     return changes
+
+
+def rebase(base, mine, onto, schema, mine_wins=False):
+    """Replay the changes from BASE to MINE on top of ONTO (the three-way merge of a
+    private candidate). A change of mine conflicts when a change from BASE to ONTO is at
+    the same path, above or below it, and the two do not agree. Returns (the merged tree,
+    the conflicting paths); the conflicting changes are left out, or with MINE_WINS applied."""
+    ours = diff(base, mine, schema.roots)
+    if not ours:
+        return onto, []
+    theirs = diff(base, onto, schema.roots)
+    exact = {c.path for c in theirs}
+    above = {c.path[:depth] for c in theirs for depth in range(1, len(c.path))}
+    merged = copy_tree(onto)
+    conflicts = []
+    for change in ours:
+        path = change.path
+        if path in above or any(path[:depth] in exact for depth in range(1, len(path) + 1)):
+            if get(mine, path) == get(onto, path):
+                continue                      # both made the same change
+            conflicts.append(path)
+            if not mine_wins:
+                continue
+        _put(merged, schema, change, get(mine, path))
+    if not mine_wins:                         # a case of a choice may have removed theirs
+        conflicts.extend(c.path for c in theirs if c.path not in conflicts
+                         and get(merged, c.path) != get(onto, c.path))
+    return merged, conflicts
+
+
+def _put(tree, schema, change, value):
+    """Make the node of CHANGE hold VALUE (None: absent) in TREE."""
+    path, node = change.path, change.node
+    if value is None:
+        delete(tree, schema, path)
+    elif isinstance(path[-1], tuple) or node.kind == "container":
+        here = ensure(tree, schema, path)
+        here.clear()
+        here.update(copy_tree(value))
+    elif node.kind == "list":                 # the order of a user-ordered list
+        ensure(tree, schema, path[:-1])[node.name] = copy_tree(value)
+    elif node.kind == "leaf-list":
+        replace_leaf_list(tree, schema, path[:-1], node, value)
+    else:
+        set_leaf(tree, schema, path[:-1], node, value)

@@ -36,10 +36,17 @@ CONFIG_VERBS = {
     "load": "Load configuration from a file into the candidate",
     "save": "Save the candidate configuration to a file",
     "abort": "Discard uncommitted changes and leave configuration mode",
+    "update": "Take the changes other sessions committed; where both changed, running's",
     "exit": "Leave this mode (one level up)",
     "end": "Leave configuration mode",
     "top": "Go to the top of configuration mode",
     "do": "Run an exec-mode command",
+}
+CONFIGURE = {
+    "private": "Edit a candidate of this session's own (the default)",
+    "terminal": "The same as private",
+    "exclusive": "Edit a private candidate; nobody else may commit meanwhile",
+    "shared": "Edit the shared candidate (the one NETCONF edits)",
 }
 SHOW_EXEC = {
     "running-config": "The running configuration",
@@ -80,9 +87,9 @@ class Interpreter:
         self.schema = session.schema
         self.out = out
         self.mode = None            # None: exec mode; a Context: configuration mode
-        self.exclusive = False
         self.on_configure = None    # called when configuration mode is entered
         self.on_leave = None        # asks what to do with uncommitted changes on leaving it
+        self.on_confirmed = None    # called with the id of a confirmed commit made here
         self.history = []           # the command lines of this session, secrets masked
         self.secret_names = masking.secret_names(self.schema)
         self.terminal = {}          # terminal length / width as the user set them
@@ -185,27 +192,18 @@ class Interpreter:
     def _exec(self, tk, stages, line):
         verb = tk.keyword(EXEC_VERBS)
         if verb == "configure":
-            how = tk.keyword({"terminal": "Edit the shared candidate",
-                              "exclusive": "Lock the candidate and running while editing"},
-                             optional=True)
+            how = tk.keyword(CONFIGURE, optional=True) or "private"
             tk.end()
             self._no_pipes(stages)
-            if how == "exclusive":
-                self.session.lock("candidate")
-                try:
-                    self.session.lock("running")
-                except DatastoreError:
-                    self.session.unlock("candidate")
-                    raise
-                self.exclusive = True
-            else:
-                self._say_locks()
             if self.on_configure is not None:
                 self.on_configure()
+            if how != "exclusive":
+                self._say_locks(how == "shared")
+            self.session.configure("private" if how == "terminal" else how)
             self.mode = Context()
-            if self.session.dirty() and self.session.changed_by:
-                self.out.write("%% The candidate has uncommitted changes by %s.\n"
-                               % ", ".join(self.session.changed_by))
+            if how == "shared" and self.session.dirty():
+                self.out.write("%% The shared candidate has uncommitted changes by %s.\n"
+                               % (", ".join(self.session.changed_by) or "an earlier session"))
         elif verb == "show":
             self._show_exec(tk, stages, line)
         elif verb == "terminal":
@@ -317,9 +315,9 @@ class Interpreter:
                 "%d%s" % (sid, mark), user, client, pid,
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
                 ", ".join(locks.get(sid, [])) or "-"))
-        if self.session.dirty():
-            lines.append("Candidate has uncommitted changes by %s."
-                         % (", ".join(self.session.changed_by) or "an earlier session"))
+        shared = self.session.shared_changes()
+        if shared:
+            lines.append("The shared candidate has uncommitted changes by %s." % ", ".join(shared))
         return lines
 
     # ---------------------------------------------------------------- output
@@ -356,8 +354,12 @@ class Interpreter:
         return printer.nested(self.schema, data, conceal=conceal)
 
     def _show_tree(self, data, path, parsed, portable=False):
+        """DATA under PATH as PARSED asks; a whole portable export states its format version."""
         data = printer.subtree(self.schema, data, path)
-        lines = self._render(data, pipes.output_format(parsed), portable)
+        fmt = pipes.output_format(parsed)
+        lines = self._render(data, fmt, portable)
+        if portable and not path:
+            lines = migrations.stamp("\n".join(lines), fmt).split("\n")
         self._write(pipes.filter_lines(lines, parsed))
 
     # ---------------------------------------------------------------- configuration mode
@@ -443,6 +445,8 @@ class Interpreter:
         if confirmed:
             self.out.write("Commit confirmed: it will be rolled back in %s unless confirmed "
                            "by another commit.\n" % _describe(confirmed))
+            if self.on_confirmed is not None:
+                self.on_confirmed(self.session.pending().commit_id)
         if commit_id is None and not confirmed and not confirming:
             self.out.write("% No modifications to commit.\n")
         else:
@@ -567,6 +571,18 @@ class Interpreter:
         self.session.discard()
         self._leave_config()
 
+    def _cfg_update(self, ctx, tk, stages, line):
+        tk.end()
+        self._no_pipes(stages)
+        if not self.session.private:
+            raise CliError("% 'update' applies to a private candidate; the shared one "
+                           "always shows running's changes.")
+        dropped = self.session.update()
+        for path in dropped:
+            self.out.write("%% Your change was dropped for running's: %s\n" % T.format_path(path))
+        self.out.write("The candidate holds running (commit %d) and your changes.\n"
+                       % self.session.revision)
+
     def _cfg_exit(self, ctx, tk, stages, line):
         tk.end()
         if self.mode.parent is not None:
@@ -587,35 +603,31 @@ class Interpreter:
         tk.i -= 1
         self._exec(tk, stages, line)
 
-    def _say_locks(self):
-        """Before entering configuration mode: refuse if another session locks the
-        candidate; warn if it locks running (edits work, commits are refused)."""
-        holder = self.session.holder("candidate")
-        if holder:
-            raise CliError("%% The candidate configuration is locked by %s; no edits are "
-                           "possible until it is unlocked." % holder)
-        holder = self.session.holder("running")
-        if holder:
-            self.out.write("%% Warning: the running configuration is locked by %s; commits "
-                           "are refused until it is unlocked.\n" % holder)
+    def _say_locks(self, shared):
+        """Before entering configuration mode: refuse to edit the SHARED candidate that
+        another session locks; warn of any lock that refuses commits."""
+        for target in ("candidate", "running"):
+            holder = self.session.holder(target)
+            if holder and shared and target == "candidate":
+                raise CliError("%% The candidate configuration is locked by %s; no edits are "
+                               "possible until it is unlocked." % holder)
+            if holder:
+                self.out.write("%% Warning: the %s configuration is locked by %s; commits "
+                               "are refused until it is unlocked.\n" % (target, holder))
 
     def _leave_config(self):
-        if self.on_leave is not None and self.session.dirty():
-            answer = self.on_leave(self.session.changed_by)
+        """Leave configuration mode; uncommitted changes of a private candidate are
+        committed or dropped as the user answers (a script's are dropped, with a warning)."""
+        if self.session.dirty():
+            answer = self.on_leave(self.session.private) if self.on_leave else "no"
             if answer == "cancel":
                 return
-            if answer == "commit":
+            if answer == "yes":
                 if self.session.commit() is not None:
                     self.out.write("Commit complete.\n")
-            elif answer == "discard":
-                self.session.discard()
-        if self.exclusive:
-            for target in ("running", "candidate"):
-                try:
-                    self.session.unlock(target)
-                except DatastoreError:
-                    pass
-            self.exclusive = False
+            elif self.session.private:
+                self.out.write("%% Uncommitted changes were discarded.\n")
+        self.session.leave()
         self.mode = None
 
 

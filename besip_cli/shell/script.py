@@ -1,14 +1,11 @@
 """Running command lines from a file or from -c: all or nothing.
 
-From its first `configure` a script holds the candidate lock. At its first error it prints
-`FILE:LINE: % message` on stderr and leaves candidate and running exactly as they were
-before it ran (a commit it had made is undone by a restoring commit).
+A script's `configure` edits a private candidate, as in the shell. At its first error it
+prints `FILE:LINE: % message` on stderr and leaves running as it was before the script
+ran (the changes of a commit it had made are undone by a restoring commit). A script that
+ends in configuration mode with uncommitted changes has them discarded, with a warning.
 """
 
-import contextlib
-
-from ..datastore import tree as T
-from ..datastore.store import StoreError
 from .interp import CliError, Interpreter, Leave
 from .masking import mask_at
 
@@ -19,41 +16,28 @@ def run(session, lines, out, err, guard=None):
     interp = Interpreter(session, out)
     before = {}
 
-    def take_lock():
+    def enter():
         if guard is not None:
             guard()
-        if not before:
-            if not session.holds("candidate"):
-                session.lock("candidate", force_dirty=True)
-            before.update(candidate=T.copy_tree(session.candidate),
-                          running=T.copy_tree(session.running), revision=session.revision)
-    interp.on_configure = take_lock
-    try:
-        with session.batch():
-            for source, number, text in lines:
-                try:
-                    interp.execute(text)
-                except Leave:
-                    break
-                except CliError as exc:
-                    report(err, "%s:%d: " % (source, number), text, exc, interp.secret_names)
-                    if before:
-                        _restore(session, before, "%s:%d" % (source, number))
-                    return 1
-        return 0
-    finally:
-        if before:
-            with contextlib.suppress(StoreError):   # a full disk: the lock dies with us
-                if session.holds("candidate"):
-                    session.unlock("candidate")
-
-
-def _restore(session, before, where):
-    session.batch_dirty = False
-    if session.revision != before["revision"]:
-        session.install(before["running"], "restore after %s failed" % where)
-    session.candidate = before["candidate"]
-    session.store_candidate()
+        before.setdefault("running", session.running)
+        before.setdefault("revision", session.revision)
+    interp.on_configure = enter
+    with session.batch():
+        for source, number, text in lines:
+            try:
+                interp.execute(text)
+            except Leave:
+                break
+            except CliError as exc:
+                report(err, "%s:%d: " % (source, number), text, exc, interp.secret_names)
+                session.batch_dirty = False     # `configure shared`: store none of its edits
+                if before and session.revision != before["revision"]:
+                    session.undo(before["running"], "restore after %s:%d failed" % (source, number))
+                return 1
+    if interp.mode is not None and session.private and session.dirty():
+        err.write("% Uncommitted changes were discarded: the script ended in configuration "
+                  "mode without 'commit'.\n")
+    return 0
 
 
 def report(err, prefix, text, exc, secret_names):

@@ -9,9 +9,11 @@ import io
 import os
 import re
 import threading
+import time
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import Application, run_in_terminal
+from prompt_toolkit.application.current import set_app
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, InMemoryHistory
@@ -23,6 +25,7 @@ from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style
 from prompt_toolkit.utils import get_cwidth
 
+from ..datastore import confirm
 from . import access, masking
 from .complete import ErrorLexer, ShellCompleter, help_lines
 from .interp import CliError, Interpreter, Leave
@@ -34,7 +37,7 @@ CTRL_Z = "\x1a"                # prompt() results that are not typed lines
 PASTE = "\x1b[200~"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _STYLE = Style.from_dict({"invalid": "fg:ansired underline"})
-LEAVE_CHOICES = ("commit", "discard", "keep", "cancel")
+LEAVE_CHOICES = ("yes", "no", "cancel")      # first letters differ: `c` is not ambiguous
 HISTORY_BYTES = 256 * 1024
 
 
@@ -47,6 +50,9 @@ class Shell:
         self.interp = Interpreter(session, self.buffer)
         self.interp.on_configure = access.configure_guard(session, role)
         self.interp.on_leave = self._ask_leave
+        self.interp.on_confirmed = self._watch_confirmed
+        self.announcements = []            # from other threads, printed at the prompt
+        self.announcing = threading.Lock()
         if output is None:
             output = create_output()
         output.enable_cpr = False          # nothing here needs the cursor position
@@ -64,6 +70,7 @@ class Shell:
         pending = ""                               # the unfinished last line of a paste
         while True:
             self.session.refresh()
+            self._announce()
             prompt = self.interp.prompt()
             try:
                 text = self.prompts.prompt(prompt, default=pending)
@@ -165,23 +172,55 @@ class Shell:
                           erase_when_done=True)
         return app.run()
 
+    # ---------------------------------------------------------------- announcements
+
+    def _watch_confirmed(self, commit_id):
+        """Announce at once, even at an idle prompt, if confirmed commit COMMIT_ID is
+        rolled back."""
+        def watch():
+            message = confirm.outcome(self.session.directory, self.session.schema, commit_id)
+            if message is None:
+                return
+            with self.announcing:
+                self.announcements.append("% " + message)
+            deadline = time.monotonic() + 3600
+            while self.announcements and time.monotonic() < deadline:
+                app = self.prompts.app
+                if app.is_running and app.loop is not None:   # else the loop prints it
+                    app.loop.call_soon_threadsafe(self._announce_above_prompt, app)
+                time.sleep(0.2)
+        threading.Thread(target=watch, daemon=True).start()
+
+    def _announce_above_prompt(self, app):
+        with set_app(app):
+            run_in_terminal(self._announce)
+
+    def _announce(self):
+        with self.announcing:
+            messages, self.announcements[:] = self.announcements[:], []
+        for message in messages:
+            self.write(message + "\n")
+
     # ---------------------------------------------------------------- hooks
 
-    def _ask_leave(self, changed_by):
-        """What to do with uncommitted changes when leaving configuration mode."""
+    def _ask_leave(self, private):
+        """What to do with uncommitted changes when leaving configuration mode (IOS-XR's
+        question): yes, no or cancel."""
         self.flush()
-        whose = ", ".join(changed_by) or "an earlier session"
-        self.write("The shared candidate has uncommitted changes (by %s).\n" % whose)
-        question = "Commit them before leaving? [commit/discard/keep/cancel] (keep): "
+        if not private:
+            self.write("The shared candidate has uncommitted changes (by %s); 'no' leaves "
+                       "them there.\n" % (", ".join(self.session.changed_by) or "an earlier session"))
+        question = "Uncommitted changes found, commit them before exiting (yes/no/cancel)? [cancel]: "
         asker = PromptSession(input=self.input, output=self.output)
         while True:
             try:
-                answer = asker.prompt(question).strip().lower() or "keep"
+                answer = asker.prompt(question).strip().lower() or "cancel"
             except (KeyboardInterrupt, EOFError):
                 return "cancel"
             for choice in LEAVE_CHOICES:
                 if choice.startswith(answer):
                     return choice
+            self.write("% Please answer yes, no or cancel.\n")
 
     # ---------------------------------------------------------------- keys
 
