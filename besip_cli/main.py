@@ -4,6 +4,7 @@ import argparse
 import os
 import sys
 
+from . import audit
 from .datastore.session import DatastoreError, Session, default_directory
 from .datastore.store import StoreError
 from .schema.compile import SchemaError
@@ -65,6 +66,13 @@ def _client():
     return {"client": "cli"}
 
 
+def _how(args, interactive):
+    """What this run is, for the audit trail."""
+    if interactive:
+        return "interactive shell"
+    return "command" if args.commands and not args.file else "script %s" % (args.file or "-")
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -81,7 +89,9 @@ def main(argv=None):
     try:
         interactive = not (args.file or args.commands or not sys.stdin.isatty())
         role = access.role(session)
-        if role is None and (interactive or access.over_ssh()):
+        refused = role is None and (interactive or access.over_ssh())
+        audit.login(session, role, _how(args, interactive), refused)
+        if refused:
             sys.stderr.write("%% Permission denied: %s is not a user of this system.\n" % session.user)
             return 1
         if not interactive:

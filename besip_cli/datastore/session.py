@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 
+from .. import audit
 from .. import schema as schema_mod
 from .. import services
 from . import tree as T
@@ -325,6 +326,7 @@ class Session:
             raise DatastoreError("there is no rollback %d (%d revisions kept)" % (index, len(rows)),
                                  tag="invalid-value")
         self.replace_candidate(self.store.revision(rows[index][0]))
+        audit.rollback_loaded(self, index, rows[index][0])
 
     # ---------------------------------------------------------------- commit
 
@@ -456,6 +458,7 @@ class Session:
         else:
             self._gen["candidate"] = None
             self.refresh()
+        audit.committed(self, commit_id, comment, client or self.client)
         return commit_id
 
     def undo(self, old, comment):
@@ -563,6 +566,7 @@ class Session:
                     self.store.clear_pending()
             self.notices.append("commit %d was %s: the configuration was rolled back"
                                 % (commit_id, reason))
+            audit.reverted(self, commit_id, reason, self.revision)
             return True
 
     def _spawn_timer(self):

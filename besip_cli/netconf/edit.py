@@ -5,6 +5,7 @@ containers behave as in the shell; every value goes through Session.check_value.
 """
 
 from ..datastore import tree as T
+from ..datastore.secrets import shown_value
 from .errors import RpcError
 from .xmlutil import BASE_NS, instance_id, qn, split
 
@@ -131,8 +132,8 @@ class Editor:
         try:
             return self.session.check_value(node, raw)
         except ValueError as exc:
-            raise self._error("invalid-value", "%s: %s" % (node.name, exc), path + (node.name,),
-                              bad=node.name)
+            raise self._error("invalid-value", "%s: %s" % (node.name, shown_value(node, raw, exc)[1]),
+                              path + (node.name,), bad=node.name)
 
     def _remove(self, tree, node, path, op, exists):
         """`delete` (data-missing when absent) or `remove` (quiet) of the node at PATH."""

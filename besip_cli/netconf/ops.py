@@ -6,7 +6,7 @@ import re
 import signal
 import xml.etree.ElementTree as ET
 
-from .. import auth
+from .. import audit, auth
 from ..auth import WRITE_ROLES
 from ..datastore import codec
 from ..datastore.secrets import SecretError
@@ -49,8 +49,13 @@ def dispatch(nc, op, scopes):
         raise RpcError(exc.tag, str(exc), path=instance_id(nc.ds.schema, exc.path or ()))
 
 
+def user_role(nc):
+    """The role of NETCONF session NC's user (a local besip-netconf: the console rule)."""
+    return auth.process_role(nc.ds) if nc.local else nc.ds.role
+
+
 def _authorize(nc, name):
-    role = auth.process_role(nc.ds) if nc.local else nc.ds.role
+    role = user_role(nc)
     if role is None:
         raise RpcError("access-denied", "user %s may not use this box" % nc.user)
     if name in WRITES and role not in WRITE_ROLES:
@@ -312,6 +317,7 @@ def kill_session(nc, op, _scopes):
             os.kill(row[3], signal.SIGTERM)
         except OSError:
             pass
+    audit.killed(nc.ds, row, [lock[0] for lock in nc.ds.store.locks() if lock[1] == sid])
     nc.ds.store.close_session(sid)      # its locks die with it
 
 

@@ -13,6 +13,7 @@ import logging
 import threading
 import xml.etree.ElementTree as ET
 
+from .. import audit
 from ..datastore.session import Session
 from . import monitoring, ops
 from .errors import RpcError, RpcErrors
@@ -61,6 +62,7 @@ class NetconfSession:
             _live[self.id] = self
         try:
             self._hello()
+            audit.login(self.ds, ops.user_role(self), "netconf")
             while not self.closed.is_set():
                 try:
                     message = self.framer.read()

@@ -7,7 +7,7 @@ interactive shell. Output goes to `out`; errors are raised as CliError.
 import os
 import time
 
-from .. import __version__
+from .. import __version__, audit
 from ..datastore import codec
 from ..datastore import tree as T
 from ..datastore import migrations
@@ -55,6 +55,7 @@ SHOW_EXEC = {
     "users": "Who is logged in: the sessions of every front-end",
     "history": "The commands typed in this session",
     "pbx": "Registrations and calls of the running PBX",
+    "log": "The audit trail: logins, commits, rollbacks, lock breaks",
 }
 COMPARE = {"compare": "Differences to the running configuration"}
 TERMINAL = {"length": "Lines per page (0: no paging)", "width": "Characters per line"}
@@ -125,6 +126,7 @@ class Interpreter:
             else:
                 self._config(command, stages, line)
         except ParseError as exc:
+            exc.text = masking.mask(exc.text, self.secret_names)     # an ambiguous word's line
             raise CliError(exc.message(), exc.pos if exc.kind == "invalid" else None,
                            [exc.detail] if exc.detail else [])
         except DatastoreError as exc:
@@ -241,6 +243,10 @@ class Interpreter:
             except ServiceError as exc:
                 raise CliError("%% PBX state unavailable: %s" % exc)
             self._emit(lines, stages, line)
+        elif what == "log":
+            tk.keyword({"audit": "Logins, failed logins, commits, rollbacks, lock breaks"})
+            tk.end()
+            self._emit(self._audit_log(), stages, line)
         else:
             sub = tk.keyword(SHOW_CONFIGURATION)
             if sub == "sessions":
@@ -284,6 +290,15 @@ class Interpreter:
             lines.append("%-4s %-12s %-8s %-22s %-19s %d" % (
                 "%d%s" % (sid, "*" if sid == self.session.id else ""), user, client, peer or "-",
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)), pid))
+        return lines
+
+    def _audit_log(self):
+        lines = ["%-19s %-12s %-14s %-22s %-12s %s" % ("Time", "User", "Client", "From", "Event",
+                                                      "Detail")]
+        for when, user, client, peer, event, detail in audit.events(self.session.directory):
+            lines.append("%-19s %-12s %-14s %-22s %-12s %s" % (
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)), user, client,
+                peer or "-", event, detail))
         return lines
 
     def _sessions(self):
@@ -509,11 +524,12 @@ class Interpreter:
                 ctx = self._load_statement(scratch, ctx, raw)
             except LexError as exc:
                 raise CliError("%% %s:%d: Invalid input detected at '^' marker." % (filename, number),
-                               details=_marked(raw, exc.pos) + [str(exc)])
+                               details=self._marked(raw, exc.pos) + [str(exc)])
             except ParseError as exc:
                 pos = exc.pos if exc.kind == "invalid" else None
+                exc.text = masking.mask(exc.text, self.secret_names)
                 raise CliError("%% %s:%d: %s" % (filename, number, exc.message()[2:]),
-                               details=_marked(raw, pos) + ([exc.detail] if exc.detail else []))
+                               details=self._marked(raw, pos) + ([exc.detail] if exc.detail else []))
         return scratch
 
     def _load_statement(self, scratch, ctx, raw):
@@ -528,6 +544,12 @@ class Interpreter:
             apply_ops(scratch, self.schema, ops)
             return entered or mode
         return in_enclosing_modes(ctx, tokens[0].pos, attempt)
+
+    def _marked(self, line, pos):
+        """LINE of a loaded file as an error shows it: indented, its secrets masked, a caret
+        under column POS."""
+        line, pos = masking.mask_at(line, self.secret_names, pos)
+        return ["  " + line.rstrip()] + (["  " + " " * pos + "^"] if pos is not None else [])
 
     def _cfg_save(self, ctx, tk, stages, line):
         filename = tk.value("<file>", "File name (.xml and .json save in those formats)")
@@ -616,11 +638,6 @@ class _Shadow:
         self.schema = session.schema
         self.check_value = session.check_value
         self.candidate = scratch
-
-
-def _marked(line, pos):
-    """LINE of a loaded file as an error shows it: indented, a caret under column POS."""
-    return ["  " + line.rstrip()] + (["  " + " " * pos + "^"] if pos is not None else [])
 
 
 def _integer(text):

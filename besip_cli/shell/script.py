@@ -12,6 +12,7 @@ import itertools
 
 from ..datastore import migrations
 from .interp import CliError, Interpreter, Leave
+from .masking import mask_at
 
 
 def run(session, lines, out, err, guard=None):
@@ -38,7 +39,7 @@ def run(session, lines, out, err, guard=None):
             except Leave:
                 break
             except CliError as exc:
-                report(err, "%s:%d: " % (source, number), text, exc)
+                report(err, "%s:%d: " % (source, number), text, exc, interp.secret_names)
                 session.batch_dirty = False     # `configure shared`: store none of its edits
                 if before and session.revision != before["revision"]:
                     session.undo(before["running"], "restore after %s:%d failed" % (source, number))
@@ -67,10 +68,12 @@ def _upgraded(lines):
     return out
 
 
-def report(err, prefix, text, exc):
-    """Print an error the IOS way: the line, a caret under the offending column, the message."""
+def report(err, prefix, text, exc, secret_names):
+    """Print an error the IOS way: the line (its secrets masked), a caret under the
+    offending column, the message."""
     if exc.pos is not None:
+        text, pos = mask_at(text, secret_names, exc.pos)
         err.write("%s%s\n" % (prefix, text.rstrip()))
-        err.write(" " * (len(prefix) + exc.pos) + "^\n")
+        err.write(" " * (len(prefix) + pos) + "^\n")
     for line in exc.lines():
         err.write("%s%s\n" % (prefix, line))

@@ -322,10 +322,12 @@ def run(stdin, stdout, *, user, datastore, term=None, size=None, peer=""):
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output.vt100 import Vt100_Output
 
+    from .. import audit
     from ..datastore.session import Session
     session = Session(datastore, user=user, client="ssh", peer=peer)
     try:
         role = session.role
+        audit.login(session, role, "interactive shell")
         stream = _ByteWriter(stdout)
         if role is None:
             stream.write("%% Permission denied: %s is not a user of this system.\r\n" % user)

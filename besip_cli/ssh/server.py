@@ -13,7 +13,7 @@ import threading
 
 import paramiko
 
-from .. import auth
+from .. import audit, auth
 from ..fsutil import write_atomic
 from ..datastore.session import Session, default_directory
 
@@ -44,11 +44,14 @@ def configured_port(directory):
 
 
 class _Auth(paramiko.ServerInterface):
-    """Password and public-key checks against the running configuration's users."""
+    """Password and public-key checks against the running configuration's users; each
+    refusal is an audit event (a refused key once per connection)."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, peer=""):
         self.directory = directory
+        self.peer = peer
         self.user = None
+        self.refused_keys = set()
         self.channels = {}            # channel id -> ("subsystem", name) or ("shell", term, size)
         self.ready = threading.Event()
 
@@ -63,17 +66,29 @@ class _Auth(paramiko.ServerInterface):
         return "password,publickey"
 
     def check_auth_password(self, username, password):
-        if auth.check_password(self._running(), username, password):
+        running = self._running()
+        if auth.check_password(running, username, password):
             self.user = username
             return paramiko.AUTH_SUCCESSFUL
-        return paramiko.AUTH_FAILED
+        return self._refused(running, username, "bad password")
 
     def check_auth_publickey(self, username, key):
+        running = self._running()
         offered = "%s %s" % (key.get_name(), key.get_base64())
-        for line in auth.public_keys(self._running(), username):
+        for line in auth.public_keys(running, username):
             if " ".join(line.split()[:2]) == offered:
                 self.user = username
                 return paramiko.AUTH_SUCCESSFUL
+        if (username, offered) in self.refused_keys:     # paramiko asks again for a signature
+            return paramiko.AUTH_FAILED
+        self.refused_keys.add((username, offered))
+        return self._refused(running, username, "key refused: %s %s" % (key.get_name(),
+                                                                         key.fingerprint))
+
+    def _refused(self, running, username, reason):
+        if username not in auth.users(running):
+            reason = "unknown user (%s)" % reason.split(":")[0]
+        audit.login_failed(self.directory, username, "besip-sshd", self.peer, reason)
         return paramiko.AUTH_FAILED
 
     def check_channel_request(self, kind, chanid):
@@ -138,13 +153,13 @@ def handle(sock, directory, key, login_timeout=30):
     transport = paramiko.Transport(sock)
     try:
         transport.add_server_key(key)
-        server = _Auth(directory)
+        peer = sock.getpeername()[0] if hasattr(sock, "getpeername") else ""
+        server = _Auth(directory, peer)
         transport.start_server(server=server)
         channel = transport.accept(login_timeout)
         if channel is None or not server.ready.wait(login_timeout):
             return
         kind = server.channels.get(channel.get_id(), ("",))[0]
-        peer = sock.getpeername()[0] if hasattr(sock, "getpeername") else ""
         if kind == "netconf":
             from ..netconf.server import NetconfSession
             io = ChannelIO(channel)
