@@ -542,7 +542,11 @@ class Session:
         if not pending:
             return
         if time.time() >= pending.deadline:
-            self.revert_pending()
+            try:
+                self.revert_pending()
+            except DatastoreError as exc:
+                if exc.tag != "in-use":                  # else the timer is reverting it now
+                    raise
         elif not pending.timer_pid or not alive(pending.timer_pid, pending.timer_start):
             self._spawn_timer()
 
