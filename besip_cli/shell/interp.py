@@ -19,6 +19,7 @@ from . import masking, pipes, printer
 from .config import (Context, apply_ops, in_enclosing_modes, parse_delete, parse_set,
                      parse_show_path)
 from .lexer import LexError, split_pipes, tokenize
+from .sweeping import sweeping
 from .tokens import CR, Need, ParseError, Tokens
 
 EXEC_VERBS = {
@@ -82,6 +83,7 @@ class Interpreter:
         self.exclusive = False
         self.on_configure = None    # called when configuration mode is entered
         self.on_leave = None        # asks what to do with uncommitted changes on leaving it
+        self.confirm = None         # asks QUESTION, True for yes (interactive shell only)
         self.history = []           # the command lines of this session, secrets masked
         self.secret_names = masking.secret_names(self.schema)
         self.terminal = {}          # terminal length / width as the user set them
@@ -342,6 +344,9 @@ class Interpreter:
 
     def _show_tree(self, data, path, parsed, portable=False):
         data = printer.subtree(self.schema, data, path)
+        if path and not data:
+            self.out.write("% No entries found.\n")
+            return
         lines = self._render(data, pipes.output_format(parsed), portable)
         self._write(pipes.filter_lines(lines, parsed))
 
@@ -373,6 +378,10 @@ class Interpreter:
         path, value = parse_delete(tk, self.session, ctx)
         self._no_pipes(stages)
         self.mode = ctx
+        swept = self.confirm and value is None and sweeping(self.schema, self.session.candidate, path)
+        if swept and not self.confirm("Delete %s? [yes/no] (no): " % swept):
+            self.out.write("% Nothing was deleted.\n")
+            return
         found = []
         self.session.edit(lambda tree: found.append(T.delete(tree, self.schema, path, value)))
         if not found[0]:

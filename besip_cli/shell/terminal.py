@@ -47,6 +47,7 @@ class Shell:
         self.interp = Interpreter(session, self.buffer)
         self.interp.on_configure = access.configure_guard(session, role)
         self.interp.on_leave = self._ask_leave
+        self.interp.confirm = self._confirm
         if output is None:
             output = create_output()
         output.enable_cpr = False          # nothing here needs the cursor position
@@ -182,6 +183,18 @@ class Shell:
             for choice in LEAVE_CHOICES:
                 if choice.startswith(answer):
                     return choice
+
+    def _confirm(self, question):
+        """Ask QUESTION until the answer is a prefix of yes or no (empty, Ctrl-C: no)."""
+        self.flush()
+        asker = PromptSession(input=self.input, output=self.output)
+        while True:
+            try:
+                answer = asker.prompt(question).strip().lower() or "no"
+            except (KeyboardInterrupt, EOFError):
+                return False
+            if "yes".startswith(answer) or "no".startswith(answer):
+                return answer[0] == "y"
 
     # ---------------------------------------------------------------- keys
 

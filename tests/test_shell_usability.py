@@ -1,0 +1,37 @@
+"""The shell as an IOS-XR, Junos or ConfD user expects it (issue 9), in a real
+pseudo-terminal read through a terminal emulator: confirmations before sweeping deletes,
+Ctrl-C during a commit, exec commands in configuration mode, help, pipes and paging."""
+
+from test_shell import shell  # noqa: F401  (the fixture)
+
+CTRL_C, CTRL_D, CTRL_U = "\x03", "\x04", "\x15"
+
+
+def asked(term, line, question):
+    """Run LINE and wait for the QUESTION (a regular expression) it asks."""
+    term.wait_prompt()
+    term.type(line)
+    term.send("\r")
+    term.wait_cursor_line(question)
+
+
+def test_sweeping_no_asks_first_in_the_shell_only(office, shell):
+    term = shell(office)
+    term.command("configure")
+    asked(term, "no pbx", r"Delete pbx \(2 listens, 3 extensions, 1 trunk, 3 routes\)\? \[yes/no\] \(no\):")
+    term.send("\r")                                           # the default: no
+    term.wait_prompt()
+    assert "% Nothing was deleted." in term.text()
+    assert "pbx extension 100" in "\n".join(term.command("show | display set"))
+    asked(term, "no system", r"Delete system \(2 users\)\? \[yes/no\] \(no\):")
+    term.send("n\r")
+    term.wait_prompt()
+    assert term.command("no pbx extension 100") == []          # one entry: no question
+    asked(term, "no pbx", r"Delete pbx \(2 listens, 2 extensions, 1 trunk, 3 routes\)\? .*")
+    term.send("yes\r")
+    term.wait_prompt()
+    assert term.command("show pbx") == ["% No entries found."]
+    term.command("abort")
+    # scripts never ask
+    office.config("no pbx", "commit")
+    assert "pbx extension" not in office.show()
