@@ -2,6 +2,8 @@
 pseudo-terminal read through a terminal emulator: confirmations before sweeping deletes,
 Ctrl-C during a commit, exec commands in configuration mode, help, pipes and paging."""
 
+import os
+
 from test_shell import shell  # noqa: F401  (the fixture)
 
 CTRL_C, CTRL_D, CTRL_U = "\x03", "\x04", "\x15"
@@ -35,3 +37,23 @@ def test_sweeping_no_asks_first_in_the_shell_only(office, shell):
     # scripts never ask
     office.config("no pbx", "commit")
     assert "pbx extension" not in office.show()
+
+
+def test_ctrl_c_during_a_commit_says_what_happened(office, shell, tmp_path):
+    started = tmp_path / "reload-started"
+    with open(os.path.join(office.directory, "services.toml"), "w") as handle:
+        handle.write('[uci_system]\nreload = "touch %s; sleep 2"\n' % started)
+    term = shell(office)
+    term.command("configure")
+    term.command("system hostname slow-pbx")
+    term.type("commit")
+    term.send("\r")
+    term.wait(started.exists, "the reload to start")
+    term.send(CTRL_C)
+    term.wait_text(r"^% The commit cannot be interrupted: it completes or fails as a whole\.")
+    assert term.wait_prompt() == "slow-pbx(config)#"
+    shown = term.text()
+    assert "Commit complete." in shown
+    assert "% Ctrl-C came during the commit; running is now commit" in shown
+    assert "the candidate has no uncommitted changes" in shown
+    assert office.show("show running-config system hostname") == "system hostname slow-pbx\n"

@@ -156,6 +156,16 @@ class Interpreter:
         except Need as need:
             raise Need(_pipeable(need.options))
 
+    def may_commit(self, line):
+        """Whether LINE may commit: `commit`, or leaving configuration mode (which may ask)."""
+        if self.mode is None:
+            return False
+        try:
+            command, _stages = split_pipes(tokenize(line))
+            return Tokens(command).try_keyword(CONFIG_VERBS) in ("commit", "end", "exit")
+        except (LexError, ParseError):
+            return False
+
     def _shows(self, command):
         """Whether COMMAND is a show (whose output pipes may filter)."""
         tk = Tokens(command)

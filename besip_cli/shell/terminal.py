@@ -28,6 +28,7 @@ from .complete import ErrorLexer, ShellCompleter, help_lines
 from .interp import CliError, Interpreter, Leave
 from .lexer import LexError, split_pipes, tokenize
 from .pipes import STAGES
+from .shielding import Shield
 from .tokens import ParseError, Tokens
 
 CTRL_Z = "\x1a"                # prompt() results that are not typed lines
@@ -103,11 +104,18 @@ class Shell:
     def run_line(self, prompt, line):
         """Run one line, print its output (paged) or its error with the caret."""
         bad = _CONTROL.search(line)
+        shield = Shield(lambda: self.write(
+            "\n% The commit cannot be interrupted: it completes or fails as a whole.\n"))
+        revision = self.session.revision
         try:
             if bad:
                 raise CliError("% Invalid input detected at '^' marker.", bad.start(),
                                ["% Control characters are not allowed."])
-            self.interp.execute(line)
+            if self.interp.may_commit(line):
+                with shield:
+                    self.interp.execute(line)
+            else:
+                self.interp.execute(line)
         except CliError as exc:
             self.flush()
             if exc.pos is not None:
@@ -120,6 +128,13 @@ class Shell:
             self.write("%% Internal error: %s: %s\n" % (type(exc).__name__, exc))
         else:
             self.flush(paged=not _no_more(line))
+        if shield.pressed:
+            self.write("%% Ctrl-C came during the commit; %s; the candidate %s.\n" % (
+                "running is now commit %s" % self.session.revision
+                if self.session.revision != revision else
+                "nothing was committed: running is still commit %s" % revision,
+                "keeps uncommitted changes" if self.session.dirty() else
+                "has no uncommitted changes"))
 
     # ---------------------------------------------------------------- output
 
