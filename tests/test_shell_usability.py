@@ -57,3 +57,31 @@ def test_ctrl_c_during_a_commit_says_what_happened(office, shell, tmp_path):
     assert "% Ctrl-C came during the commit; running is now commit" in shown
     assert "the candidate has no uncommitted changes" in shown
     assert office.show("show running-config system hostname") == "system hostname slow-pbx\n"
+
+
+def test_exec_shows_work_in_configuration_mode(office, shell):
+    term = shell(office)
+    term.command("configure")
+    term.command("system hostname draft-pbx")
+    assert term.command("sh run sys host") == ["system hostname office-pbx"]     # running
+    assert term.command("show sys host") == ["system hostname draft-pbx"]        # candidate
+    assert term.command("show version")[0].startswith("BESIP ")
+    assert "show version" in "\n".join(term.command("show history"))
+    term.command("pbx extension 101")
+    assert term.command("show full-configuration system hostname") == ["system hostname draft-pbx"]
+    assert term.command("show running-config system hostname | include host") == \
+        ["system hostname office-pbx"]
+    term.send("show ?")                                   # help lists what Enter accepts
+    term.wait_text(r"^  running-config +The running configuration")
+    assert "  full-configuration " in term.text() and "  display-name " in term.text()
+    term.send(CTRL_U + "top\r")
+    term.wait_prompt()
+    term.send("show pbx ?")
+    term.wait_text(r"^  registrations +Phones registered")
+    assert "  extension " in term.text()
+    term.send(CTRL_U + "show running-config | ?")          # no `compare` for running
+    term.wait_text(r"^  include ")
+    assert "  compare" not in term.text().split("show running-config | ?")[-1]
+    term.send(CTRL_U)
+    assert term.command("show running-config | compare")[-1] == "% Invalid input detected at '^' marker."
+    term.command("abort")

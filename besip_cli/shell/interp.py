@@ -44,12 +44,15 @@ CONFIG_VERBS = {
 }
 SHOW_EXEC = {
     "running-config": "The running configuration",
-    "configuration": "Commit history, changes and configuration sessions",
+    "configuration": "The candidate configuration; commit history, changes and sessions",
     "version": "The software version",
     "users": "Who is logged in: the sessions of every front-end",
     "history": "The commands typed in this session",
     "pbx": "Registrations and calls of the running PBX",
 }
+PBX_STATE = {"registrations": "Phones registered to Kamailio",
+             "calls": "Calls in progress through Kamailio"}
+FULL = {"full-configuration": "The whole candidate configuration, from the top"}
 COMPARE = {"compare": "Differences to the running configuration"}
 TERMINAL = {"length": "Lines per page (0: no paging)", "width": "Characters per line"}
 SHOW_CONFIGURATION = {
@@ -87,6 +90,7 @@ class Interpreter:
         self.history = []           # the command lines of this session, secrets masked
         self.secret_names = masking.secret_names(self.schema)
         self.terminal = {}          # terminal length / width as the user set them
+        self.pipe_extra = None      # stages the show being parsed adds (| compare)
 
     # ---------------------------------------------------------------- prompt
 
@@ -135,6 +139,7 @@ class Interpreter:
         """What may follow LINE, as execute() parses it: raises Need, or ParseError/LexError.
         PARTIAL, the word being typed after LINE, lets long option lists be cut early."""
         command, stages = split_pipes(tokenize(line))
+        self.pipe_extra = None
         try:
             if self.mode is None:
                 self._exec(Tokens(command, line, True, partial), [], line)
@@ -149,7 +154,7 @@ class Interpreter:
                 raise ParseError("incomplete")
         if not self._shows(command):
             raise ParseError("invalid", line.index("|"))
-        extra = COMPARE if self.mode is not None else None
+        extra = self.pipe_extra
         pipes.parse(stages[:-1], line, extra=extra)
         try:
             pipes.parse(stages[-1:], line, completing=True, extra=extra)
@@ -230,6 +235,7 @@ class Interpreter:
             raise Leave()
 
     def _show_exec(self, tk, stages, line):
+        self.pipe_extra = None
         what = tk.keyword(SHOW_EXEC)
         if what == "running-config":
             portable = self._portable_word(tk)
@@ -246,8 +252,7 @@ class Interpreter:
             tk.end()
             self._emit(["  " + entry for entry in self.history], stages, line)
         elif what == "pbx":
-            kind = tk.keyword({"registrations": "Phones registered to Kamailio",
-                               "calls": "Calls in progress through Kamailio"})
+            kind = tk.keyword(PBX_STATE)
             tk.end()
             from ..services import ServiceError, operational_state, state
             try:
@@ -256,13 +261,14 @@ class Interpreter:
                 raise CliError("%% PBX state unavailable: %s" % exc)
             self._emit(lines, stages, line)
         else:
-            sub = tk.keyword(SHOW_CONFIGURATION)
-            if sub == "sessions":
+            sub = tk.keyword(dict(self.schema.keywords, **SHOW_CONFIGURATION), optional=True)
+            if sub not in SHOW_CONFIGURATION:
+                tk.i -= sub is not None
+                self._show_candidate(Context(), tk, stages, line)
+            elif sub == "sessions":
                 tk.end()
                 self._emit(self._sessions(), stages, line)
-                return
-            kind = tk.keyword({"list": "One line per commit", "changes": "What a commit changed"})
-            if kind == "list":
+            elif tk.keyword({"list": "One line per commit", "changes": "What a commit changed"}) == "list":
                 tk.end()
                 self._emit(self._commit_list(), stages, line)
             else:
@@ -464,9 +470,34 @@ class Interpreter:
                        "'commit' to apply.\n" % index)
 
     def _cfg_show(self, ctx, tk, stages, line):
+        """`show [PATH]`: the candidate here; `show full-configuration [PATH]`: from the top;
+        the exec-mode shows (running-config, pbx registrations, ...) work too, as in IOS-XR
+        and ConfD."""
+        self.pipe_extra = COMPARE
+        statements = ctx.keywords(self.schema)
+        exec_words = {w: h for w, h in SHOW_EXEC.items() if w not in statements}
+        start = tk.i
+        word = tk.keyword(dict(statements, **exec_words, **FULL), optional=True, cr=True)
+        if word in exec_words or word == "pbx" and ctx.node is None and \
+                tk.try_keyword(dict(self.schema.roots["pbx"].keywords, **PBX_STATE)) in PBX_STATE:
+            tk.i = start
+            self._show_exec(tk, stages, line)
+            return
+        tk.i = start + (word in FULL)
+        try:
+            self._show_candidate(Context() if word in FULL else ctx, tk, stages, line, compare=True)
+        except Need as need:
+            if word == "pbx" and ctx.node is None and len(tk.tokens) == start + 1:
+                words = [option for option in need.options if option[0] != CR]
+                raise Need(sorted(words + list(PBX_STATE.items())) + [(CR, "")])
+            raise
+
+    def _show_candidate(self, ctx, tk, stages, line, compare=False):
+        """The candidate from CTX down the path in TK; COMPARE allows `| compare`."""
+        self.pipe_extra = COMPARE if compare else None
         path, _node = parse_show_path(tk, self.schema, ctx, self.session.candidate)
         tk.end()
-        parsed = pipes.parse(stages, line, extra=COMPARE)
+        parsed = pipes.parse(stages, line, extra=COMPARE if compare else None)
         if parsed and parsed[0][0] == "compare":
             old = self._compare_base(Tokens(stages[0][1:], line))
             lines = printer.compare(self.schema, old, self.session.candidate, self.session.concealer())
