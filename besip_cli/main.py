@@ -4,6 +4,7 @@ import argparse
 import os
 import sys
 
+from . import __version__
 from .datastore.session import DatastoreError, Session, default_directory
 from .datastore.store import StoreError
 from .schema.compile import SchemaError
@@ -19,6 +20,7 @@ def parse_args(argv):
     parser.add_argument("-f", dest="file", metavar="FILE", help="run the lines of FILE ('-': stdin)")
     parser.add_argument("--datastore", metavar="DIR",
                         help="data directory (default: $BESIP_HOME or ~/.local/share/besip)")
+    parser.add_argument("--version", action="version", version="besip %s" % __version__)
     parser.add_argument("--recover", action="store_true",
                         help="after damage: make the newest intact commit running again")
     return parser.parse_args(argv)

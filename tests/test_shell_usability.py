@@ -85,3 +85,47 @@ def test_exec_shows_work_in_configuration_mode(office, shell):
     term.send(CTRL_U)
     assert term.command("show running-config | compare")[-1] == "% Invalid input detected at '^' marker."
     term.command("abort")
+
+
+def test_show_configuration_help_save_and_details(office, shell, tmp_path):
+    term = shell(office)
+    term.command("configure")
+    term.command("system hostname draft-pbx")
+    term.type("end")
+    term.send("\r")
+    term.wait_cursor_line(r"Commit them before leaving\? .*")
+    term.send("keep\r")
+    assert term.command("show configuration system hostname") == ["system hostname draft-pbx"]
+    assert term.command("show running-config system hostname") == ["system hostname office-pbx"]
+    out = term.command("help")
+    assert out[0].startswith("Type ? for the words") and "  configure   Enter configuration mode" in out
+    saved = tmp_path / "pbx.txt"
+    os.symlink(tmp_path, "/tmp/besip-%d" % os.getpid())      # short enough for one screen line
+    saved = "/tmp/besip-%d/pbx.txt" % os.getpid()
+    assert term.command("show running-config pbx trunk | save %s" % saved) == \
+        ["Saved %d lines to %s" % (len(office.show("show running-config pbx trunk").splitlines()), saved)]
+    os.unlink(os.path.dirname(saved))
+    saved = tmp_path / "pbx.txt"
+    assert oct(os.stat(saved).st_mode & 0o777) == "0o600"
+    assert saved.read_text() == office.show("show running-config pbx trunk")
+    assert term.command("show running-config pbx trunk | save f.txt | count")[-2:] == [\
+        "% Invalid input detected at '^' marker.", "% 'save' must be the last modifier"]
+    assert term.command("show running-config pbx trunk nosuch") == ["% No entries found."]
+    assert term.command("show running-config system | include ntp|services")[1:] == []
+    details = term.command("show running-config system | details | include ntp|services")
+    assert "system ntp enabled true" in details and "system services ssh port 22" in details
+    assert term.command("show users | details") == ["% 'details' applies to configuration output only."]
+    term.command("configure")
+    out = term.command("show full-configuration system hostname")
+    assert out == ["system hostname draft-pbx"]
+    assert "  commit      Make the candidate configuration running" in term.command("help")
+    term.command("abort")
+
+
+def test_version_option(besip):
+    import subprocess
+    import sys
+    from besip_cli import __version__
+    proc = subprocess.run([sys.executable, "-m", "besip_cli", "--version"], capture_output=True,
+                          text=True, env=besip.env, timeout=30)
+    assert (proc.returncode, proc.stdout) == (0, "besip %s\n" % __version__)

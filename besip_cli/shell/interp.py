@@ -15,6 +15,7 @@ from ..datastore.secrets import SecretError
 from ..datastore.session import DatastoreError
 from ..datastore.store import StoreError
 from ..fsutil import write_atomic
+from ..schema import defaults
 from . import masking, pipes, printer
 from .config import (Context, apply_ops, in_enclosing_modes, parse_delete, parse_set,
                      parse_show_path)
@@ -28,6 +29,7 @@ EXEC_VERBS = {
     "terminal": "Set the terminal's page length and width",
     "exit": "Leave the shell",
     "quit": "Leave the shell",
+    "help": "How to use the shell, and the commands of this mode",
 }
 CONFIG_VERBS = {
     "commit": "Make the candidate configuration running",
@@ -41,7 +43,16 @@ CONFIG_VERBS = {
     "end": "Leave configuration mode",
     "top": "Go to the top of configuration mode",
     "do": "Run an exec-mode command",
+    "help": "How to use the shell, and the commands of this mode",
 }
+HELP = """\
+Type ? for the words that may come next (glued to a word: the words it starts), Tab to
+complete a word. Keywords may be shortened to any unique prefix: sh run = show running-config.
+Ctrl-C cancels the line, Ctrl-Z (configuration mode) runs it and leaves, Up/Down and Ctrl-R
+recall earlier lines.
+After any show: | include RE, exclude RE, begin RE, section RE, count [RE], display
+xml|json|set, details, save FILE, no-more (chained left to right).
+Commands of this mode:"""
 SHOW_EXEC = {
     "running-config": "The running configuration",
     "configuration": "The candidate configuration; commit history, changes and sessions",
@@ -223,6 +234,8 @@ class Interpreter:
                                % ", ".join(self.session.changed_by))
         elif verb == "show":
             self._show_exec(tk, stages, line)
+        elif verb == "help":
+            self._help(EXEC_VERBS, tk, stages)
         elif verb == "terminal":
             what = tk.keyword(TERMINAL)
             limit = 512 if what == "length" else 1024
@@ -333,9 +346,23 @@ class Interpreter:
 
     def _emit(self, lines, stages, line):
         parsed = pipes.parse(stages, line)
-        if pipes.output_format(parsed) != "cli":
-            raise CliError("% 'display' applies to configuration output only.")
-        self._write(pipes.filter_lines(lines, parsed))
+        for name, _arg in parsed:
+            if name in ("display", "details"):
+                raise CliError("%% '%s' applies to configuration output only." % name)
+        self._output(lines, parsed)
+
+    def _output(self, lines, parsed):
+        """LINES through the PARSED pipes, to the screen or (| save FILE) to a file."""
+        lines = pipes.filter_lines(lines, parsed)
+        filename = pipes.saved_to(parsed)
+        if filename is None:
+            self._write(lines)
+            return
+        try:
+            write_atomic(os.path.expanduser(filename), "".join(l + "\n" for l in lines), 0o600)
+        except OSError as exc:
+            raise CliError("%% Cannot write %s: %s." % (filename, exc.strerror))
+        self.out.write("Saved %d line%s to %s\n" % (len(lines), "s" * (len(lines) != 1), filename))
 
     @staticmethod
     def _portable_word(tk):
@@ -359,12 +386,14 @@ class Interpreter:
         return printer.nested(self.schema, data, conceal=conceal)
 
     def _show_tree(self, data, path, parsed, portable=False):
+        if any(name == "details" for name, _arg in parsed):
+            data = defaults.filled(data, self.schema.roots)
         data = printer.subtree(self.schema, data, path)
         if path and not data:
             self.out.write("% No entries found.\n")
             return
         lines = self._render(data, pipes.output_format(parsed), portable)
-        self._write(pipes.filter_lines(lines, parsed))
+        self._output(lines, parsed)
 
     # ---------------------------------------------------------------- configuration mode
 
@@ -501,7 +530,7 @@ class Interpreter:
         if parsed and parsed[0][0] == "compare":
             old = self._compare_base(Tokens(stages[0][1:], line))
             lines = printer.compare(self.schema, old, self.session.candidate, self.session.concealer())
-            self._write(pipes.filter_lines(lines, parsed[1:]))
+            self._output(lines, parsed[1:])
             return
         self._show_tree(self.session.candidate, path, parsed)
 
@@ -609,6 +638,15 @@ class Interpreter:
     def _cfg_top(self, ctx, tk, stages, line):
         tk.end()
         self.mode = Context()
+
+    def _cfg_help(self, ctx, tk, stages, line):
+        self._help(dict(CONFIG_VERBS, **{"STATEMENT": "Set a value or enter a sub-mode (? lists them)"}),
+                   tk, stages)
+
+    def _help(self, verbs, tk, stages):
+        tk.end()
+        self._no_pipes(stages)
+        self._write(HELP.split("\n") + ["  %-10s  %s" % item for item in verbs.items()])
 
     def _cfg_do(self, ctx, tk, stages, line):
         tk.keyword({verb: EXEC_VERBS[verb] for verb in ("show", "terminal")})
