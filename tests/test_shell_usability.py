@@ -4,6 +4,8 @@ Ctrl-C during a commit, exec commands in configuration mode, help, pipes and pag
 
 import os
 
+import pytest
+
 from test_shell import shell  # noqa: F401  (the fixture)
 
 CTRL_C, CTRL_D, CTRL_U = "\x03", "\x04", "\x15"
@@ -129,3 +131,36 @@ def test_version_option(besip):
     proc = subprocess.run([sys.executable, "-m", "besip_cli", "--version"], capture_output=True,
                           text=True, env=besip.env, timeout=30)
     assert (proc.returncode, proc.stdout) == (0, "besip %s\n" % __version__)
+
+
+@pytest.fixture
+def crowded(besip):
+    """A data directory with 10,003 extensions."""
+    from besip_cli.datastore.session import Session
+    session = Session(besip.directory)
+    session.replace_candidate({"pbx": {"extension": {
+        str(n): {"number": str(n), "secret": "Secret-%d" % n} for n in range(10000, 20003)}}})
+    session.commit("crowded")
+    session.close()
+    return besip
+
+
+def test_long_help_and_completion_lists_are_paged(crowded, shell):
+    term = shell(crowded, rows=30)
+    term.command("configure")
+    term.send("pbx extension ?")
+    term.wait_cursor_line(r" --More--")
+    assert "  10000" in term.text() and "  19999" not in term.text()
+    term.send("q")
+    term.wait_cursor_line(r"besip\(config\)# pbx extension")
+    term.send("\t")                                        # Tab: paged too, no y/n question
+    term.wait_cursor_line(r" --More--")
+    term.send("q100")                                      # typed on at once: nothing leaks
+    term.wait_cursor_line(r"besip\(config\)# pbx extension 100")
+    assert "Display all" not in term.text()
+    term.send(CTRL_U)
+    term.command("do terminal width 40")
+    term.send("pbx ?")
+    term.wait_text(r"^  extension +Phone extension: a SIP\n {13}account")
+    help_shown = term.text().split("besip(config)# pbx ?\n")[-1].splitlines()
+    assert len(help_shown) > 8 and all(len(line) <= 40 for line in help_shown)

@@ -11,7 +11,8 @@ import re
 import threading
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import Application, run_in_terminal
+from prompt_toolkit.application import Application
+from prompt_toolkit.completion import CompleteEvent, get_common_complete_suffix
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, InMemoryHistory
@@ -19,12 +20,11 @@ from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.layout import FormattedTextControl, Layout, Window
 from prompt_toolkit.output import create_output
-from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style
 from prompt_toolkit.utils import get_cwidth
 
 from . import access, masking
-from .complete import ErrorLexer, ShellCompleter, help_lines
+from .complete import ErrorLexer, ShellCompleter, columns, help_lines
 from .interp import CliError, Interpreter, Leave
 from .lexer import LexError, split_pipes, tokenize
 from .pipes import STAGES
@@ -33,6 +33,7 @@ from .tokens import ParseError, Tokens
 
 CTRL_Z = "\x1a"                # prompt() results that are not typed lines
 PASTE = "\x1b[200~"
+LISTING = "\x1b[?"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _STYLE = Style.from_dict({"invalid": "fg:ansired underline"})
 LEAVE_CHOICES = ("commit", "discard", "keep", "cancel")
@@ -54,10 +55,11 @@ class Shell:
         output.enable_cpr = False          # nothing here needs the cursor position
         self.prompts = PromptSession(
             history=_history(session), completer=ShellCompleter(self.interp),
-            complete_style=CompleteStyle.READLINE_LIKE, complete_while_typing=False,
+            complete_while_typing=False,
             lexer=ErrorLexer(self.interp), style=_STYLE, key_bindings=self._bindings(),
             input=input, output=output, search_ignore_case=True)
         self.input, self.output = self.prompts.input, self.prompts.output
+        self.listing = ([], "")                    # what ? or Tab has to print, and the line
 
     # ---------------------------------------------------------------- the loop
 
@@ -79,6 +81,11 @@ class Shell:
                     self.write("\n")
                     return 0
                 text = CTRL_Z
+            if text == LISTING:                      # ? help or a Tab list, then the line again
+                lines, pending = self.listing
+                self.buffer.write("".join(line + "\n" for line in lines))
+                self.flush(paged=True)
+                continue
             lines, echo = [text], False
             if text.startswith(CTRL_Z):              # as IOS: run the line typed, then end
                 if self.interp.mode is None:
@@ -213,6 +220,15 @@ class Shell:
 
     # ---------------------------------------------------------------- keys
 
+    def _list(self, event, lines, shown=None):
+        """Leave the prompt (showing SHOWN, else the line) to print LINES paged, then
+        prompt again with the line as it was."""
+        buffer = event.current_buffer
+        self.listing = (lines, buffer.text)
+        if shown is not None:
+            buffer.document = Document(shown)
+        event.app.exit(result=LISTING)
+
     def _bindings(self):
         keys = KeyBindings()
 
@@ -223,10 +239,23 @@ class Shell:
             if _open_quote(text):
                 buffer.insert_text("?")
                 return
-            prompt = self.interp.prompt()
             self.session.refresh()
-            lines = help_lines(self.interp, text, self.size()[1], get_cwidth(prompt))
-            run_in_terminal(lambda: self.write("%s%s?\n%s\n" % (prompt, text, "\n".join(lines))))
+            lines = help_lines(self.interp, text, self.size()[1], get_cwidth(self.interp.prompt()))
+            self._list(event, lines, shown=text + "?")
+
+        @keys.add("tab")
+        def _complete(event):
+            """Readline's Tab, but a long list is paged like any output and asks nothing."""
+            buffer = event.current_buffer
+            found = list(buffer.completer.get_completions(buffer.document, CompleteEvent(completion_requested=True)))
+            common = get_common_complete_suffix(buffer.document, found)
+            if len(found) == 1:
+                buffer.delete_before_cursor(-found[0].start_position)
+                buffer.insert_text(found[0].text)
+            elif common:
+                buffer.insert_text(common)
+            elif found:
+                self._list(event, columns([c.display_text for c in found], self.size()[1]))
 
         @keys.add(Keys.BracketedPaste)
         def _paste(event):
