@@ -164,3 +164,41 @@ def test_long_help_and_completion_lists_are_paged(crowded, shell):
     term.wait_text(r"^  extension +Phone extension: a SIP\n {13}account")
     help_shown = term.text().split("besip(config)# pbx ?\n")[-1].splitlines()
     assert len(help_shown) > 8 and all(len(line) <= 40 for line in help_shown)
+
+
+def zombies(pid):
+    """Ended children of PID that nobody has waited for."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] == "Z" and int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def test_pastes_join_history_ctrl_d_leaves_quietly_and_timers_are_reaped(office, shell):
+    term = shell(office)
+    term.command("configure")
+    term.send("\x1b[200~pbx extension 100 display-name Pasted\npbx extension 101 display-name Too\n\x1b[201~")
+    term.wait_pasted("display-name Too")
+    term.send("\x1b[A")                                     # Up: the last pasted line
+    term.wait_cursor_line(r"office-pbx\(config\)# pbx extension 101 display-name Too")
+    term.send("\x1b[A")
+    term.wait_cursor_line(r"office-pbx\(config\)# pbx extension 100 display-name Pasted")
+    term.send(CTRL_U)
+    assert term.command("commit confirmed 1s")[-1] == "Commit complete."
+    def rolled_back():
+        shown = office("show running-config pbx extension 100")      # fails while it reverts
+        return shown.returncode == 0 and "Pasted" not in shown.stdout
+    term.wait(rolled_back, "the confirmed commit to be rolled back", timeout=30)
+    term.wait(lambda: not zombies(term.child.pid), "the shell to reap its timer", timeout=5)
+    term.command("abort")
+    term.command("configure")
+    term.wait_prompt()
+    term.send(CTRL_D)                                       # Ctrl-D: end, without ^Z
+    term.wait_cursor_line(r"office-pbx#")
+    assert "^Z" not in term.text()

@@ -77,10 +77,13 @@ class Shell:
             except EOFError:                       # Ctrl-D on an empty line, or a hang-up
                 if self.input.closed:
                     return 0
+                self.write("\n")
                 if self.interp.mode is None:
-                    self.write("\n")
                     return 0
-                text = CTRL_Z
+                text = CTRL_Z                      # as Ctrl-Z, without echoing ^Z
+            else:
+                if text.startswith(CTRL_Z) and self.interp.mode is not None:
+                    self.write("^Z\n")
             if text == LISTING:                      # ? help or a Tab list, then the line again
                 lines, pending = self.listing
                 self.buffer.write("".join(line + "\n" for line in lines))
@@ -90,11 +93,12 @@ class Shell:
             if text.startswith(CTRL_Z):              # as IOS: run the line typed, then end
                 if self.interp.mode is None:
                     continue
-                self.write("^Z\n")
                 lines = [text[1:], "end"]
+                self._remember(lines[:1])
             elif text.startswith(PASTE):             # pasted lines run as if typed one by one
                 lines, echo = text[len(PASTE):].split("\n"), True
                 pending = lines.pop()
+                self._remember(lines)
             try:
                 for number, line in enumerate(lines):
                     if echo and number:
@@ -107,6 +111,12 @@ class Shell:
             except KeyboardInterrupt:                # Ctrl-C while a command runs
                 self.flush()
                 self.write("^C\n")
+
+    def _remember(self, lines):
+        """LINES (not entered with Enter) into the Up-arrow history, as typed lines go."""
+        for line in lines:
+            if line.strip():
+                self.prompts.history.append_string(line)
 
     def run_line(self, prompt, line):
         """Run one line, print its output (paged) or its error with the caret."""
