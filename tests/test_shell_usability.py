@@ -158,7 +158,17 @@ def test_long_help_and_completion_lists_are_paged(crowded, shell):
     term.send("q100")                                      # typed on at once: nothing leaks
     term.wait_cursor_line(r"besip\(config\)# pbx extension 100")
     assert "Display all" not in term.text()
-    term.send(CTRL_U)
+    term.send(CTRL_C)                                      # a fresh, empty line
+    term.wait_prompt()
+    term.type("pbx extension 1999")
+    term.send("\t")
+    term.wait_text(r"^19990 +19991")
+    term.send(CTRL_C)
+    term.wait_prompt()
+    for _ in range(10):                                    # Ctrl-C as the list ends: never fatal
+        term.send("pbx extension 1999\t" + CTRL_C)
+    term.wait_prompt()
+    assert term.command("show configuration system hostname") == ["% No entries found."]
     term.command("do terminal width 40")
     term.send("pbx ?")
     term.wait_text(r"^  extension +Phone extension: a SIP\n {13}account")

@@ -1,8 +1,26 @@
-"""Ctrl-C while a command may be committing: noted and reported, never raised half-way
-through a commit (which would leave generated files and reloads half-done)."""
+"""Where Ctrl-C (SIGINT, while the terminal is not in the line editor's raw mode) may
+interrupt: a running command, yes; a commit, never half-way (generated files and reloads
+would be left half-done); the shell's own work between two lines, never (it would end
+the shell)."""
 
+import contextlib
 import signal
 import threading
+
+
+def _main_thread():
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def interruptible():
+    """Ctrl-C raises KeyboardInterrupt (Python's default) inside this block."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler) if _main_thread() else None
+    try:
+        yield
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
 
 
 class Shield:
@@ -16,7 +34,7 @@ class Shield:
 
     def __enter__(self):
         self.pressed = False
-        if threading.current_thread() is threading.main_thread():
+        if _main_thread():
             self._old = signal.signal(signal.SIGINT, self._note)
         return self
 

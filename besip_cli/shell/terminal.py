@@ -28,7 +28,7 @@ from .complete import ErrorLexer, ShellCompleter, columns, help_lines
 from .interp import CliError, Interpreter, Leave
 from .lexer import LexError, split_pipes, tokenize
 from .pipes import STAGES
-from .shielding import Shield
+from .shielding import Shield, interruptible
 from .tokens import ParseError, Tokens
 
 CTRL_Z = "\x1a"                # prompt() results that are not typed lines
@@ -65,13 +65,17 @@ class Shell:
 
     def loop(self):
         """Read and run lines until the user leaves; the exit status."""
+        with Shield(lambda: None) as idle:         # Ctrl-C between lines: noted, never raised
+            return self._loop(idle)
+
+    def _loop(self, idle):
         pending = ""                               # the unfinished last line of a paste
         while True:
             self.session.refresh()
             prompt = self.interp.prompt()
+            default, pending = pending, ""
             try:
-                text = self.prompts.prompt(prompt, default=pending)
-                pending = ""
+                text = self.prompts.prompt(prompt, default=default, pre_run=lambda: self._fresh(idle))
             except KeyboardInterrupt:
                 continue
             except EOFError:                       # Ctrl-D on an empty line, or a hang-up
@@ -100,17 +104,25 @@ class Shell:
                 pending = lines.pop()
                 self._remember(lines)
             try:
-                for number, line in enumerate(lines):
-                    if echo and number:
-                        self.write(prompt + _CONTROL.sub(_caret_notation, line) + "\n")
-                    self.run_line(prompt, line)
-                    prompt = self.interp.prompt()
+                with interruptible():
+                    for number, line in enumerate(lines):
+                        if echo and number:
+                            self.write(prompt + _CONTROL.sub(_caret_notation, line) + "\n")
+                        self.run_line(prompt, line)
+                        prompt = self.interp.prompt()
             except Leave:
                 self.flush()
                 return 0
             except KeyboardInterrupt:                # Ctrl-C while a command runs
                 self.flush()
                 self.write("^C\n")
+
+    def _fresh(self, idle):
+        """As the line editor starts: a Ctrl-C pressed since the last line drops the line
+        it would have shown again."""
+        if idle.pressed:
+            idle.pressed = False
+            self.prompts.default_buffer.reset()
 
     def _remember(self, lines):
         """LINES (not entered with Enter) into the Up-arrow history, as typed lines go."""
