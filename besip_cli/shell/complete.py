@@ -82,6 +82,9 @@ def help_lines(interp, text, width=80, indent=0):
     lines = []
     for word, text in found.options:
         start = 2 + max(column, len(word)) + 2
+        if start + len(text) < width:                     # most lines: nothing to wrap
+            lines.append(("  %-*s  %s" % (column, word, text)).rstrip())
+            continue
         wrapped = textwrap.wrap(text, max(width - 1 - start, 20)) or [""]
         lines.append(("  %-*s  %s" % (column, word, wrapped[0])).rstrip())
         lines.extend(" " * (2 + column + 2) + more for more in wrapped[1:])
