@@ -112,6 +112,9 @@ def test_show_configuration_help_save_and_details(office, shell, tmp_path):
     assert saved.read_text() == office.show("show running-config pbx trunk")
     assert term.command("show running-config pbx trunk | save f.txt | count")[-2:] == [\
         "% Invalid input detected at '^' marker.", "% 'save' must be the last modifier"]
+    term.send("show running-config | save f.txt | ?")          # help agrees: nothing after save
+    term.wait_text(r"% Invalid input detected at '\^' marker\.\n.*# show running-config \| save f.txt \|$")
+    term.send(CTRL_U)
     assert term.command("show running-config pbx trunk nosuch") == ["% No entries found."]
     assert term.command("show running-config system | include ntp|services")[1:] == []
     details = term.command("show running-config system | details | include ntp|services")

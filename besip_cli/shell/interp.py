@@ -166,7 +166,9 @@ class Interpreter:
         if not self._shows(command):
             raise ParseError("invalid", line.index("|"))
         extra = self.pipe_extra
-        pipes.parse(stages[:-1], line, extra=extra)
+        if pipes.saved_to(pipes.parse(stages[:-1], line, extra=extra)) is not None:
+            raise ParseError("invalid", stages[-1][0].pos if stages[-1] else len(line.rstrip()),
+                             detail="'save' must be the last modifier")
         try:
             pipes.parse(stages[-1:], line, completing=True, extra=extra)
         except Need as need:
