@@ -15,6 +15,7 @@ import fcntl
 import os
 import subprocess
 import sys
+import threading
 import time
 
 from .. import audit
@@ -578,6 +579,7 @@ class Session:
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True,
                                 env=dict(os.environ, PYTHONPATH=_package_root()))
+        threading.Thread(target=proc.wait, daemon=True).start()     # no zombie once it ends
         with self.store.transaction():
             self.store.set_timer(proc.pid)
 

@@ -5,21 +5,24 @@ Run locally (not over SSH), its user gets the console-owner rule, as in the shel
 Internal errors are logged to syslog (stderr when there is none): under OpenSSH, stderr
 would reach the client."""
 
-import argparse
 import logging
 import logging.handlers
 import os
 import signal
 import sys
 
+from ..command_line import program, run
 from ..datastore.session import default_directory
 from .server import serve
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="besip-netconf", description=__doc__.split("\n")[0])
-    parser.add_argument("--datastore", help="data directory")
-    args = parser.parse_args(argv)
+@program("besip-netconf")
+def command(datastore):
+    """One NETCONF session on standard input and output.
+
+    For OpenSSH: `Subsystem netconf /usr/bin/besip-netconf --datastore DIR`. The user is
+    the SSH login user, with the role `system user` gives it; run locally (not over SSH),
+    the owner of the data directory is admin, as in the shell."""
     if os.path.exists("/dev/log"):
         handler = logging.handlers.SysLogHandler("/dev/log")
         handler.setFormatter(logging.Formatter("besip-netconf[%d]: %%(message)s" % os.getpid()))
@@ -32,9 +35,13 @@ def main(argv=None):
     peer = (os.environ.get("SSH_CLIENT") or "").split(" ")[0]
     infile = os.fdopen(0, "rb", buffering=0)
     outfile = os.fdopen(1, "wb", buffering=0)
-    serve(infile, outfile, user=user, datastore=args.datastore or default_directory(), peer=peer,
+    serve(infile, outfile, user=user, datastore=datastore or default_directory(), peer=peer,
           local=True)
     return 0
+
+
+def main(argv=None):
+    return run(command, argv)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ come from `system user`; the `netconf` subsystem runs a NETCONF session, a `shel
 channel the interactive CLI (when besip_cli.shell.terminal is installed). One thread per
 connection; the host key is kept in the data directory."""
 
-import argparse
 import io
 import logging
 import os
@@ -11,9 +10,11 @@ import socket
 import sys
 import threading
 
+import click
 import paramiko
 
 from .. import audit, auth
+from ..command_line import program, run
 from ..fsutil import write_atomic
 from ..datastore.session import Session, default_directory
 
@@ -203,26 +204,42 @@ def serve_forever(listener, directory, stop=None):
         threading.Thread(target=handle, args=(sock, directory, key), daemon=True).start()
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="besip-sshd", description=__doc__.split("\n")[0])
-    parser.add_argument("--datastore", help="data directory")
-    parser.add_argument("--listen", default="::", help="address to listen on (default: all)")
-    parser.add_argument("--port", type=int, help="default: system services netconf port, else 830")
-    args = parser.parse_args(argv)
+@program("besip-sshd")
+@click.option("--listen", default="::", show_default=True, metavar="ADDRESS",
+              help="Address to listen on ('::' is every IPv4 and IPv6 address).")
+@click.option("--port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="TCP port (default: `system services netconf port` of running, else 830).")
+def command(datastore, listen, port):
+    """SSH server of the box: NETCONF and the interactive shell.
+
+    Logins are the users of `system user`, by password (checked against its crypt hash)
+    or by one of its `ssh-key`s; any other name is refused. The `netconf` subsystem runs a
+    NETCONF session (base 1.0 and 1.1 framing); a `shell` channel runs the besip shell with
+    the user's role; other subsystems and `exec` requests are refused. The host key is
+    DIR/ssh_host_ecdsa_key, created on the first start (mode 0600). One thread per
+    connection; Ctrl-C stops the server."""
     logging.basicConfig(format="besip-sshd: %(message)s", level=logging.INFO)
-    directory = args.datastore or default_directory()
-    port = args.port or configured_port(directory)
-    family = socket.AF_INET6 if ":" in args.listen else socket.AF_INET
+    directory = datastore or default_directory()
+    port = port or configured_port(directory)
+    family = socket.AF_INET6 if ":" in listen else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((args.listen, port))
+    try:
+        listener.bind((listen, port))
+    except OSError as exc:
+        sys.stderr.write("besip-sshd: cannot listen on %s port %d: %s\n" % (listen, port, exc.strerror))
+        return 2
     listener.listen(64)
-    print("besip-sshd listening on %s port %d" % (args.listen, port), flush=True)
+    print("besip-sshd listening on %s port %d" % (listen, port), flush=True)
     try:
         serve_forever(listener, directory)
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def main(argv=None):
+    return run(command, argv)
 
 
 if __name__ == "__main__":
