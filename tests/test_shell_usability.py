@@ -91,12 +91,12 @@ def test_exec_shows_work_in_configuration_mode(office, shell):
 
 def test_show_configuration_help_save_and_details(office, shell, tmp_path):
     term = shell(office)
-    term.command("configure")
+    term.command("configure shared")                     # edits left in the shared candidate
     term.command("system hostname draft-pbx")
     term.type("end")
     term.send("\r")
-    term.wait_cursor_line(r"Commit them before leaving\? .*")
-    term.send("keep\r")
+    term.wait_cursor_line(r"Uncommitted changes found, commit them before exiting.*")
+    term.send("no\r")
     assert term.command("show configuration system hostname") == ["system hostname draft-pbx"]
     assert term.command("show running-config system hostname") == ["system hostname office-pbx"]
     out = term.command("help")
@@ -120,7 +120,7 @@ def test_show_configuration_help_save_and_details(office, shell, tmp_path):
     details = term.command("show running-config system | details | include ntp|services")
     assert "system ntp enabled true" in details and "system services ssh port 22" in details
     assert term.command("show users | details") == ["% 'details' applies to configuration output only."]
-    term.command("configure")
+    term.command("configure shared")
     out = term.command("show full-configuration system hostname")
     assert out == ["system hostname draft-pbx"]
     assert "  commit      Make the candidate configuration running" in term.command("help")
