@@ -18,6 +18,10 @@ def test_equal_secrets_get_different_tokens_of_one_length(besip):
     assert len(tokens) == 3 and len(set(tokens)) == 3          # reuse is not visible
     assert len({len(t) for t in tokens}) == 1                  # nor the length
     assert "Same-pass-1" not in shown
+    # nor when each extension is shown on its own (the token is bound to its place)
+    alone = [TOKEN.findall(besip.show("show running-config pbx extension %s" % n))[0]
+             for n in ("100", "101")]
+    assert alone[0] != alone[1] and alone == tokens[:2]
     # the unchanged tree is shown the same again, in this process and another one
     again = besip("show running-config", "show running-config", check=0).stdout
     assert again == shown + shown and besip.show() == shown
@@ -29,17 +33,19 @@ def test_equal_secrets_get_different_tokens_of_one_length(besip):
 def test_tokens_of_earlier_builds_still_decrypt(session):
     from cryptography.hazmat.primitives.ciphers.aead import AESSIV
     secret = session.schema.find(("pbx", "extension", "secret"))
-    session.concealer()("warm-up")                                  # creates the box key
+    session.concealed({"pbx": {"extension": {"1": {"number": "1", "secret": "warm-up-1"}}}})
     with open(session.keyring.path, "rb") as handle:
         old = AESSIV(handle.read()).encrypt(b"Old-pass-7", None)
     token = "$9$" + base64.urlsafe_b64encode(old).decode().rstrip("=")
     assert session.check_value(secret, token) == "Old-pass-7"
 
 
-def test_padding_hides_length_up_to_the_bucket(tmp_path):
-    conceal = Keyring(str(tmp_path)).concealer()
-    assert len({len(conceal("x" * n)) for n in range(0, 32)}) == 1
-    assert len(conceal("x" * 32)) > len(conceal("x"))
+def test_padding_hides_length_up_to_the_bucket(session):
+    def token(text):
+        tree = {"pbx": {"extension": {"1": {"number": "1", "secret": text}}}}
+        return session.keyring.conceal(tree, session.schema)["pbx"]["extension"]["1"]["secret"]
+    assert len({len(token("x" * n)) for n in range(0, 32)}) == 1
+    assert len(token("x" * 32)) > len(token("x"))
 
 
 def test_portable_configuration_moves_to_another_box(tmp_path, env):

@@ -7,43 +7,37 @@ from .secrets import shown_value
 from .tree import EditError, entry_key, key_tuple, ordered_keys
 
 
-def _out_value(node, text, conceal):
-    if conceal and node.secret == "encrypt":
-        return conceal(text)
-    return text
-
-
 # ---------------------------------------------------------------- JSON (RFC 7951)
 
-def to_json_obj(tree, schema, conceal=None):
-    """A JSON-ready object; CONCEAL(text) turns encrypt-secrets into tokens (None: clear)."""
+def to_json_obj(tree, schema):
+    """A JSON-ready object (secrets as they are in TREE: see Keyring.conceal)."""
     out = {}
     for name, node in schema.roots.items():
         if name in tree:
-            out["%s:%s" % (node.module, name)] = _json_value(node, tree[name], conceal)
+            out["%s:%s" % (node.module, name)] = _json_value(node, tree[name])
     return out
 
 
-def _json_container(children, data, conceal):
+def _json_container(children, data):
     out = {}
     for name, node in children.items():
         if name in data:
-            out[name] = _json_value(node, data[name], conceal)
+            out[name] = _json_value(node, data[name])
     return out
 
 
-def _json_value(node, value, conceal):
+def _json_value(node, value):
     if node.kind == "container":
-        return _json_container(node.children, value, conceal)
+        return _json_container(node.children, value)
     if node.kind == "list":
-        return [_json_container(node.children, value[k], conceal)
+        return [_json_container(node.children, value[k])
                 for k in ordered_keys(node, value)]
     if node.kind == "leaf-list":
-        return [_json_scalar(node, v, conceal) for v in value]
-    return _json_scalar(node, value, conceal)
+        return [_json_scalar(node, v) for v in value]
+    return _json_scalar(node, value)
 
 
-def _json_scalar(node, text, conceal):
+def _json_scalar(node, text):
     kind = node.type.json_kind(text)
     if kind == "number":
         return int(text)
@@ -51,13 +45,13 @@ def _json_scalar(node, text, conceal):
         return text == "true"
     if kind == "empty":
         return [None]
-    return _out_value(node, text, conceal)
+    return text
 
 
-def dumps(tree, schema, conceal=None, indent=2):
+def dumps(tree, schema, indent=2):
     """RFC 7951 JSON text in UTF-8, with U+2028/U+2029 escaped: tools that split lines on
     them (Python's splitlines, JavaScript) would otherwise cut a string in two."""
-    text = json.dumps(to_json_obj(tree, schema, conceal), indent=indent, ensure_ascii=False)
+    text = json.dumps(to_json_obj(tree, schema), indent=indent, ensure_ascii=False)
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
@@ -137,56 +131,56 @@ def _scalar_text(node, value, path):
 
 # ---------------------------------------------------------------- XML
 
-def to_xml(tree, schema, parent, conceal=None):
+def to_xml(tree, schema, parent):
     """Append the tree's top-level elements to ET element PARENT."""
-    _walk_roots(tree, schema, _ElementWriter(parent), conceal)
+    _walk_roots(tree, schema, _ElementWriter(parent))
     return parent
 
 
-def to_xml_text(tree, schema, conceal=None):
+def to_xml_text(tree, schema):
     """The same elements as `to_xml`, as text, written directly: several times faster than
     building and serialising ElementTree elements (NETCONF replies of 10,000 entries)."""
     writer = _TextWriter()
-    _walk_roots(tree, schema, writer, conceal)
+    _walk_roots(tree, schema, writer)
     return "".join(writer.out)
 
 
 # The one walk of the tree in XML order; a writer turns its open/leaf/close calls into
 # text or ElementTree elements. NS is the namespace of a top-level element, else "".
 
-def _walk_roots(tree, schema, writer, conceal):
+def _walk_roots(tree, schema, writer):
     for name, node in schema.roots.items():
         if name in tree:
-            _walk(node, tree[name], writer, schema.namespace(node.module), conceal)
+            _walk(node, tree[name], writer, schema.namespace(node.module))
 
 
-def _walk(node, value, writer, ns, conceal):
+def _walk(node, value, writer, ns):
     tag = node.name
     if node.kind == "container":
         writer.open(tag, ns)
-        _walk_children(node, value, writer, conceal)
+        _walk_children(node, value, writer)
         writer.close(tag)
     elif node.kind == "list":
         for key in ordered_keys(node, value):
             writer.open(tag, ns)
-            _walk_children(node, value[key], writer, conceal)
+            _walk_children(node, value[key], writer)
             writer.close(tag)
     elif node.kind == "leaf-list":
         for item in value:
-            writer.leaf(tag, ns, _out_value(node, item, conceal))
+            writer.leaf(tag, ns, item)
     else:
-        writer.leaf(tag, ns, None if node.type.base == "empty" else _out_value(node, value, conceal))
+        writer.leaf(tag, ns, None if node.type.base == "empty" else value)
 
 
 _child_order = {}
 
 
-def _walk_children(node, data, writer, conceal):
+def _walk_children(node, data, writer):
     order = _child_order.get(node)
     if order is None:      # keys first; plain leaves (most of them) take the short path
         names = list(node.keys) + [n for n in node.children if n not in node.keys]
         order = _child_order[node] = [
-            (n, c, c.kind == "leaf" and c.type.base != "empty" and c.secret != "encrypt")
+            (n, c, c.kind == "leaf" and c.type.base != "empty")
             for n, c in ((n, node.children[n]) for n in names)]
     leaf = writer.leaf
     for name, child, plain in order:
@@ -194,7 +188,7 @@ def _walk_children(node, data, writer, conceal):
             if plain:
                 leaf(name, "", data[name])
             else:
-                _walk(child, data[name], writer, "", conceal)
+                _walk(child, data[name], writer, "")
 
 
 def _escape(text):
@@ -236,9 +230,9 @@ class _ElementWriter:
         ET.SubElement(self.stack[-1], tag, {"xmlns": ns} if ns else {}).text = text
 
 
-def xml_string(tree, schema, conceal=None, root="config"):
+def xml_string(tree, schema, root="config"):
     top = ET.Element(root, {"xmlns": "urn:ietf:params:xml:ns:netconf:base:1.0"})
-    to_xml(tree, schema, top, conceal)
+    to_xml(tree, schema, top)
     ET.indent(top)
     return ET.tostring(top, encoding="unicode")
 

@@ -3,8 +3,9 @@ for SIP secrets.
 
 Token forms (all start `$9$`, so every loader recognises them):
 - `$9$2$...`  AES-GCM under this box's key with a synthetic nonce (see _seal), the clear
-  text padded to a multiple of 32 bytes: equal secrets in one output give different
-  tokens, the length is hidden, an unchanged tree is shown the same every time.
+  text padded to a multiple of 32 bytes: equal secrets in different places give different
+  tokens (in one output or several), the length is hidden, an unchanged tree is shown the
+  same every time.
 - `$9$p$...`  the same under a key derived (scrypt) from an export passphrase
   ($BESIP_PASSPHRASE): any box given the passphrase decrypts it.
 - `$9$...`    (no version) AES-SIV of earlier builds, still decrypted."""
@@ -16,6 +17,7 @@ import os
 import secrets as _random
 
 from ..fsutil import write_atomic
+from . import tree as T
 from ..visible import visible
 
 PREFIX = "$9$"
@@ -51,13 +53,13 @@ def _unpad(raw):
     return raw[:raw.rindex(b"\x80")].decode("utf-8")
 
 
-def _seal(key, text, index):
+def _seal(key, text, where):
     """Nonce + AES-GCM of TEXT under KEY[:32]. The nonce is synthetic (as in AES-SIV): an
-    HMAC under KEY[32:] of the clear text and its occurrence INDEX in the output, so the
-    n-th occurrence of a secret gets the same token in every output (unchanged trees show
-    and diff the same, across processes) and equal secrets get different ones."""
+    HMAC under KEY[32:] of the clear text and WHERE, the data path it is shown at, so a
+    place shows the same token in every output (unchanged trees show and diff the same,
+    across processes) and equal secrets in different places never share a token."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    nonce = hmac.new(key[32:], b"%d\0" % index + text.encode("utf-8"),
+    nonce = hmac.new(key[32:], where + b"\0" + text.encode("utf-8"),
                      hashlib.sha256).digest()[:_NONCE]
     return nonce + AESGCM(key[:32]).encrypt(nonce, _pad(text), None)
 
@@ -122,21 +124,36 @@ class Keyring:
             self._derived[(phrase, salt)] = key
         return key
 
-    def _encrypt(self, portable, text, index):
+    def _encrypt(self, portable, text, where):
         if not portable:
-            return BOX + _b64(_seal(self._key(), text, index))
+            return BOX + _b64(_seal(self._key(), text, where))
         phrase = passphrase()
         salt = hmac.new(self._key(), phrase.encode(), hashlib.sha256).digest()[:_SALT]
-        return PORTABLE + _b64(salt + _seal(self._derive(phrase, salt), text, index))
+        return PORTABLE + _b64(salt + _seal(self._derive(phrase, salt), text, where))
 
-    def concealer(self, portable=False):
-        """A function turning clear text into tokens for one output (see _seal)."""
-        seen = {}
-
-        def conceal(text):
-            index = seen[text] = seen.get(text, -1) + 1
-            return self._encrypt(portable, text, index)
-        return conceal
+    def conceal(self, tree, schema, portable=False):
+        """TREE with every encrypt-secret replaced by its token, for output; only the
+        dicts on the way to a secret are copied. PORTABLE: tokens under the export
+        passphrase."""
+        def walk(data, children, where):
+            secret = [name for name in data if name in children and _holds_secret(children[name])]
+            if not secret:
+                return data
+            out = dict(data)
+            for name in secret:
+                node, value, here = children[name], data[name], where + name.encode() + b"/"
+                if node.kind == "list":
+                    out[name] = {key: walk(entry, node.children, here + "\0".join(
+                        T.key_tuple(key)).encode() + b"/") for key, entry in value.items()}
+                elif node.kind == "container":
+                    out[name] = walk(value, node.children, here)
+                elif node.kind == "leaf-list":
+                    out[name] = [self._encrypt(portable, item, here + b"%d" % i)
+                                 for i, item in enumerate(value)]
+                else:
+                    out[name] = self._encrypt(portable, value, here)
+            return out
+        return walk(tree, schema.roots, b"/")
 
     def reveal(self, token):
         """Clear text of a `$9$` token made by this box, or portable with the passphrase."""
@@ -183,6 +200,18 @@ def verify_password(text, hashed):
         warnings.simplefilter("ignore", DeprecationWarning)
         import crypt
     return hmac.compare_digest(crypt.crypt(text, hashed), hashed)
+
+
+_secret_below = {}
+
+
+def _holds_secret(node):
+    """Whether NODE is an encrypt-secret leaf or holds one."""
+    found = _secret_below.get(node)
+    if found is None:
+        found = _secret_below[node] = node.secret == "encrypt" or any(
+            _holds_secret(child) for child in node.children.values())
+    return found
 
 
 def shown_value(node, text, exc):

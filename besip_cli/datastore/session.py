@@ -194,10 +194,10 @@ class Session:
             text = hash_password(text)
         return self.engine.check(node, text)
 
-    def concealer(self, portable=False):
-        """A token maker for one output (see Keyring.concealer); PORTABLE: tokens under
-        the export passphrase ($BESIP_PASSPHRASE)."""
-        return self.keyring.concealer(portable)
+    def concealed(self, tree, portable=False):
+        """TREE for output: its SIP secrets as tokens (see Keyring.conceal); PORTABLE:
+        tokens under the export passphrase ($BESIP_PASSPHRASE)."""
+        return self.keyring.conceal(tree, self.schema, portable)
 
     # ---------------------------------------------------------------- locks
 

@@ -103,11 +103,11 @@ def _data_reply(nc, tree, op, scopes, state=False):
     if whole is not None:                  # only whole top-level nodes: no filtering needed
         tree = {name: tree[name] for name in whole if name in tree}
         filt, state = None, False
-    tree = defaults.apply(mode, tree, nc.ds.schema)
+    tree = nc.ds.concealed(defaults.apply(mode, tree, nc.ds.schema))
     if filt is None and not state:
-        return "<data>%s</data>" % codec.to_xml_text(tree, nc.ds.schema, nc.ds.concealer())
+        return "<data>%s</data>" % codec.to_xml_text(tree, nc.ds.schema)
     data = ET.Element("data")
-    codec.to_xml(tree, nc.ds.schema, data, nc.ds.concealer())
+    codec.to_xml(tree, nc.ds.schema, data)
     if state:
         monitoring.state(nc.ds, data, nc.capabilities, nc.ds.store.sessions())
     if filt is not None:

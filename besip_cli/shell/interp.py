@@ -315,7 +315,8 @@ class Interpreter:
             raise CliError("%% No commit %d (see 'show configuration commit list')." % commit_id)
         before = self.session.revision_before(commit_id)
         old = self.session.store.revision(before) if before else {}
-        return printer.compare(self.schema, old or {}, new, self.session.concealer())
+        return printer.compare(self.schema, self.session.concealed(old or {}),
+                               self.session.concealed(new))
 
     def _users(self):
         lines = ["%-4s %-12s %-8s %-22s %-19s %s" % ("ID", "User", "Client", "From", "Since", "PID")]
@@ -391,14 +392,14 @@ class Interpreter:
 
     def _render(self, data, fmt, portable=False):
         """DATA as lines in FMT (cli, set, json, xml), secrets as box or portable tokens."""
-        conceal = self.session.concealer(portable)
+        data = self.session.concealed(data, portable)
         if fmt == "xml":
-            return codec.xml_string(data, self.schema, conceal).split("\n")
+            return codec.xml_string(data, self.schema).split("\n")
         if fmt == "json":
-            return codec.dumps(data, self.schema, conceal).split("\n")
+            return codec.dumps(data, self.schema).split("\n")
         if fmt == "set":
-            return printer.flat(self.schema, data, conceal=conceal)
-        return printer.nested(self.schema, data, conceal=conceal)
+            return printer.flat(self.schema, data)
+        return printer.nested(self.schema, data)
 
     def _show_tree(self, data, path, parsed, portable=False):
         """DATA under PATH as PARSED asks; a whole portable export states its format version."""
@@ -550,7 +551,8 @@ class Interpreter:
         parsed = pipes.parse(stages, line, extra=COMPARE if compare else None)
         if parsed and parsed[0][0] == "compare":
             old = self._compare_base(Tokens(stages[0][1:], line))
-            lines = printer.compare(self.schema, old, self.session.candidate, self.session.concealer())
+            lines = printer.compare(self.schema, self.session.concealed(old),
+                                    self.session.concealed(self.session.candidate))
             self._output(lines, parsed[1:])
             return
         self._show_tree(self.session.candidate, path, parsed)

@@ -5,20 +5,16 @@ from ..datastore import tree as T
 from .lexer import quote
 
 
-def _value_tokens(node, value, conceal):
-    def text(item):
-        if conceal and node.secret == "encrypt":
-            item = conceal(item)
-        return quote(item)
+def _value_tokens(node, value):
     if node.kind == "leaf-list":
-        return "[ %s ]" % " ".join(text(v) for v in value)
+        return "[ %s ]" % " ".join(quote(v) for v in value)
     if node.type.base == "empty":
         return None
-    return text(value)
+    return quote(value)
 
 
-def _leaf_line(prefix, node, value, conceal):
-    tail = _value_tokens(node, value, conceal)
+def _leaf_line(prefix, node, value):
+    tail = _value_tokens(node, value)
     return " ".join(prefix + [node.name] + ([tail] if tail is not None else []))
 
 
@@ -26,7 +22,7 @@ def _children(node, schema):
     return (schema.roots if node is None else node.children).values()
 
 
-def nested(schema, data, node=None, prefix=(), indent=0, conceal=None, skip_keys=True):
+def nested(schema, data, node=None, prefix=(), indent=0, skip_keys=True):
     """Lines of DATA (the content of NODE) in the nested form that scripts read back."""
     lines = []
     pad = " " * indent
@@ -38,7 +34,7 @@ def nested(schema, data, node=None, prefix=(), indent=0, conceal=None, skip_keys
         value = data[child.name]
         words = list(prefix) + [child.name]
         if child.kind == "container":
-            inner = nested(schema, value, child, words, indent, conceal)
+            inner = nested(schema, value, child, words, indent)
             if child.presence and not inner:
                 lines.append(pad + " ".join(words))
             lines.extend(inner)
@@ -46,14 +42,14 @@ def nested(schema, data, node=None, prefix=(), indent=0, conceal=None, skip_keys
             for key in T.ordered_keys(child, value):
                 keys = [quote(k) for k in T.key_tuple(key)]
                 lines.append(pad + " ".join(words + keys))
-                lines.extend(nested(schema, value[key], child, (), indent + 1, conceal))
+                lines.extend(nested(schema, value[key], child, (), indent + 1))
                 lines.append(pad + "!")
         else:
-            lines.append(pad + _leaf_line(list(prefix), child, value, conceal))
+            lines.append(pad + _leaf_line(list(prefix), child, value))
     return lines
 
 
-def flat(schema, data, node=None, prefix=(), conceal=None):
+def flat(schema, data, node=None, prefix=()):
     """One line per leaf, each a complete statement from the top of configuration mode."""
     lines = []
     for child in _children(node, schema):
@@ -64,15 +60,15 @@ def flat(schema, data, node=None, prefix=(), conceal=None):
         value = data[child.name]
         words = list(prefix) + [child.name]
         if child.kind == "container":
-            inner = flat(schema, value, child, words, conceal)
+            inner = flat(schema, value, child, words)
             lines.extend(inner or ([" ".join(words)] if child.presence else []))
         elif child.kind == "list":
             for key in T.ordered_keys(child, value):
                 entry_words = words + [quote(k) for k in T.key_tuple(key)]
-                inner = flat(schema, value[key], child, entry_words, conceal)
+                inner = flat(schema, value[key], child, entry_words)
                 lines.extend(inner or [" ".join(entry_words)])
         else:
-            lines.append(_leaf_line(list(prefix), child, value, conceal))
+            lines.append(_leaf_line(list(prefix), child, value))
     return lines
 
 
@@ -106,8 +102,9 @@ def path_words(path):
     return words
 
 
-def compare(schema, old, new, conceal=None):
-    """`show | compare`: [edit PATH] banners, then '-'/'+' statements relative to PATH."""
+def compare(schema, old, new):
+    """`show | compare`: [edit PATH] banners, then '-'/'+' statements relative to PATH
+    (secrets as they are in OLD and NEW: see Keyring.conceal)."""
     lines = []
     banner = None
     for change in T.diff(old, new, schema.roots):
@@ -122,21 +119,21 @@ def compare(schema, old, new, conceal=None):
         for sign, value in (("-", change.old), ("+", change.new)):
             if value is None:
                 continue
-            for line in _change_lines(schema, change, value, conceal):
+            for line in _change_lines(schema, change, value):
                 lines.append(sign + " " + line)
     return lines
 
 
-def _change_lines(schema, change, value, conceal):
+def _change_lines(schema, change, value):
     node = change.node
     last = change.path[-1]
     if isinstance(last, tuple):
         head = " ".join([node.name] + [quote(k) for k in T.key_tuple(last[1])])
-        body = nested(schema, value, node, (), 1, conceal)
+        body = nested(schema, value, node, (), 1)
         return [head] + body + ["!"]
     if node.kind == "list":
         return ["%s order: %s" % (node.name, " ".join(quote(" ".join(T.key_tuple(k))) for k in value))]
     if node.kind == "container":
-        inner = nested(schema, value, node, (node.name,), 0, conceal)
+        inner = nested(schema, value, node, (node.name,), 0)
         return inner or [node.name]
-    return [_leaf_line([], node, value, conceal)]
+    return [_leaf_line([], node, value)]
