@@ -158,3 +158,13 @@ def test_the_default_directory_is_created_quietly(tmp_path, env):
     proc = _run(default, "-c", "show version")
     assert proc.returncode == 0 and proc.stderr == ""
     assert os.path.exists(tmp_path / "xdg" / "besip" / "besip.db")
+
+
+def test_proxy_pbx_refuses_a_listen_on_asterisks_port(besip):
+    """In proxy-pbx mode Asterisk binds port 5080 on every IPv4 address: a Kamailio listen
+    there (any IPv4 address, or the dual-stack ::) is refused at commit; IPv6 is free."""
+    for address in ("192.0.2.10", "::"):
+        proc = besip("configure", "pbx mode proxy-pbx", "pbx sip listen %s 5080 udp" % address,
+                     "commit", check=1)
+        assert "port 5080 is Asterisk's on every IPv4 address in proxy-pbx mode" in proc.stderr
+    besip.config("pbx mode proxy-pbx", "pbx sip listen 2001:db8::5 5080 udp", "commit check")

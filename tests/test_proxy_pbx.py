@@ -156,6 +156,33 @@ def test_a_trunk_call_goes_out_with_asterisks_trunk_login(pbx):
     assert pbx.problems() == ""
 
 
+def test_a_trunk_call_to_a_provider_on_the_network_carries_the_boxs_address(pbx):
+    """The provider is in a network namespace of its own, reached over a veth link: the
+    trunk INVITE's Contact and SDP give the box's address on that link, not loopback
+    (which, seen from the provider, is the provider itself)."""
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root")
+    with sipkit.neighbour() as (netns, box, provider_ip):
+        pbx.besip.config("pbx trunk carrier host %s" % provider_ip, "commit")
+        try:
+            dots = {ip: ip.replace(".", "[.]") for ip in (box, provider_ip)}    # POSIX ERE
+            seen = "INVITE sip:1234567@%s:%d[; ][^~]*Contact: .sip:%s@%s:%d[^0-9][^~]*" \
+                "c=IN IP4 %s[^0-9]" % (dots[provider_ip], pbx.trunk, TRUNK_USER, dots[box],
+                                       ASTERISK_PORT, dots[box])
+            provider = sipkit.sipp(None, sipkit.scenario(pbx.tmp, "provider-auth", user=TRUNK_USER,
+                                                         password=TRUNK_SECRET, ruri=seen),
+                                   "provider-auth", background=True, port=pbx.trunk,
+                                   address=provider_ip, netns=netns)
+            time.sleep(0.5)                                   # SIPp binds its port
+            call = pbx.call("100", "91234567")
+            out, _ = provider.communicate(timeout=30)
+            assert provider.returncode == 0, out[-3000:] + call.stdout[-3000:]
+            ok(call)
+        finally:
+            pbx.besip.config("pbx trunk carrier host %s" % PROVIDER, "commit")
+    assert pbx.problems() == ""
+
+
 def test_an_unanswered_call_leaves_a_voicemail_message(pbx):
     """101 (voicemail) is not registered: Kamailio sends 100's call to Asterisk's VoiceMail,
     which plays the greeting and records what 100 says; the message lands in 101's INBOX."""

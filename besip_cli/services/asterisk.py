@@ -1,8 +1,10 @@
 """Asterisk (chan_pjsip): pjsip.conf, extensions.conf, voicemail.conf, rtp.conf.
 
 In pbx mode the phones register to Asterisk (one endpoint/aor/auth per extension); in
-proxy-pbx mode they register to Kamailio, and Asterisk only serves PBX features on an
-internal loopback port, reaching phones through the Kamailio endpoint.
+proxy-pbx mode they register to Kamailio, and Asterisk serves PBX features on its own port,
+which Kamailio reaches on loopback, reaching phones through the Kamailio endpoint. That
+port is bound on every IPv4 address, so that a trunk call carries the address the
+provider can reach (Asterisk chooses it per destination), not loopback.
 """
 
 import hashlib
@@ -15,7 +17,8 @@ from .render import render
 NAME = "asterisk"
 SUBTREES = ("pbx",)
 AFTER = ()
-ASTERISK_ADDRESS = "127.0.0.1"
+ASTERISK_ADDRESS = "127.0.0.1"     # where Kamailio reaches Asterisk
+ASTERISK_BIND = "0.0.0.0"          # what Asterisk binds (trunks reach it on the network)
 ASTERISK_PORT = 5080
 FILES = ("pjsip.conf", "extensions.conf", "voicemail.conf", "rtp.conf", "features.conf")
 # Asterisk's format names of the model's codecs where they differ (G.711).
@@ -72,7 +75,7 @@ def generate(tx):
     for route in routes:
         route["exten"] = dialplan.asterisk(route["pattern"])
     values = dict(pbx=pbx, routes=routes, proxy=pbx["mode"] == "proxy-pbx",
-                  internal=(ASTERISK_ADDRESS, ASTERISK_PORT), kamailio_port=kamailio_port(pbx),
+                  internal=(ASTERISK_BIND, ASTERISK_PORT), kamailio_port=kamailio_port(pbx),
                   trunks={n: t for n, t in pbx["trunk"].items() if t["enabled"] == "true"},
                   listens=pbx["sip"]["listen"] or [("0.0.0.0", "5060", "udp")], shards=shards.NAMES,
                   formats=formats)

@@ -93,9 +93,10 @@ def verify(tx):
     listen.verify(listens(pbx))
     if pbx["mode"] == "proxy-pbx":
         for address, port, transport in listens(pbx):
-            if port == str(ASTERISK_PORT) and address in ("0.0.0.0", "::", ASTERISK_ADDRESS):
-                raise ServiceError("pbx sip listen %s %s %s: port %d is Asterisk's internal port in "
-                                   "proxy-pbx mode" % (address, port, transport, ASTERISK_PORT))
+            if port == str(ASTERISK_PORT) and (":" not in address or address == "::"):
+                raise ServiceError("pbx sip listen %s %s %s: port %d is Asterisk's on every IPv4 "
+                                   "address in proxy-pbx mode" % (address, port, transport,
+                                                                  ASTERISK_PORT))
     dialplan.verify(pbx)
 
 
