@@ -3,10 +3,15 @@ BESIP daemon that bans, and floods from attacker namespaces against the real Kam
 
 import json
 import os
+import re
+import subprocess
+import sys
+import time
 
 import pytest
 
 import netns
+import sipkit
 
 needs_netns = pytest.mark.skipif(not netns.available(), reason="needs root, ip and nft")
 
@@ -111,3 +116,222 @@ def test_the_rendered_table_loads_and_a_disabled_ips_removes_it(besip, lab):
     assert lab.exec(lab.server, "nft", "list", "ruleset").stdout == ""
     lab.exec(lab.server, "nft", "-f", nft_file(besip))           # and stays removed
     assert table(lab) is None
+
+
+# --------------------------------------------------------------------------- the real thing
+
+SECRET = "Xk9-strong-1"
+
+
+class Box:
+    """A server namespace running the real Kamailio (restarted by commits), the BESIP daemon
+    and `besip`, with a phone, an attacker and an allow-listed office in their own
+    namespaces."""
+
+    def __init__(self, lab, base, env):
+        self.lab, self.env = lab, env
+        self.phone, self.attacker, self.office = (lab.host(n) for n in ("phone", "attacker", "office"))
+        self.guesser, self.prober = lab.host("guesser"), lab.host("prober")
+        self.data = str(base / "data")
+        self.kamailio = sipkit.Kamailio(self.data, base / "root", base / "run")
+        with open(os.path.join(self.data, "services.toml"), "a") as f:
+            f.write('[ips]\nreload = "%s -m besip_cli.daemon --datastore %s reload"\n'
+                    '[besip]\nruntime = "%s"\n' % (sys.executable, self.data, base / "run-besip"))
+        self.tmp = base
+        self.daemon = None
+
+    def besip(self, *lines, check=0):
+        argv = [sys.executable, "-m", "besip_cli", "--datastore", self.data]
+        for line in lines:
+            argv += ["-c", line]
+        proc = subprocess.run(self.lab.argv(self.lab.server, *argv), capture_output=True, text=True,
+                              env=self.env, timeout=60)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert proc.returncode == check, (proc.stdout, proc.stderr)
+        return proc
+
+    def start_daemon(self):
+        sock = os.path.join(str(self.tmp / "run-besip"), "daemon.sock")
+        if os.path.exists(sock):
+            os.unlink(sock)
+        self.daemon = subprocess.Popen(self.lab.argv(self.lab.server, sys.executable, "-m",
+                                                     "besip_cli.daemon", "--datastore", self.data),
+                                       env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                       text=True)
+        assert self.daemon.stderr.readline() == "besip-daemon: ready\n"
+
+    def stop_daemon(self):
+        self.daemon.terminate()
+        self.daemon.wait(10)
+        self.daemon.stderr.close()
+
+    def sipp(self, host, scenario, service, *extra, timeout=30):
+        argv = ["sipp", "%s:5060" % self.lab.server_address(host), "-sf", scenario, "-i",
+                getattr(self, host), "-p", "5070", "-s", service, "-nostdin", "-timeout",
+                "%ds" % timeout, "-timeout_error"] + list(extra)
+        return self.lab.exec(self.lab.ns(host), *argv, check=False)
+
+    def register(self, host="phone", password=SECRET, expect=200, user="100"):
+        path = sipkit.scenario(self.tmp, "register", expect=expect)
+        return self.sipp(host, path, user, "-au", user, "-ap", password, "-m", "1",
+                         "-recv_timeout", "1500", timeout=10)
+
+    def flood(self, host, method="REGISTER", count=3000, rate=2000, ua="flood"):
+        path = sipkit.scenario(self.tmp, "flood", method=method, ua=ua)
+        return subprocess.Popen(self.lab.argv(self.lab.ns(host), "sipp", "%s:5060" % self.lab.server_address(host),
+                                              "-sf", path, "-i", getattr(self, host), "-p", "5071", "-s", "100",
+                                              "-nostdin", "-m", str(count), "-r", str(rate), "-timeout", "10s"),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def table(self):
+        return table(self.lab)
+
+    def banned(self, address):
+        """{set name: packets dropped} of the ban and flood sets holding ADDRESS."""
+        out = {}
+        for obj in self.table() or []:
+            info = obj.get("set", {})
+            if not info.get("name", "").startswith(("ban", "flood_")):
+                continue
+            for elem in info.get("elem", []):
+                if isinstance(elem, dict) and elem.get("elem", {}).get("val") == address:
+                    out[info["name"]] = elem["elem"].get("counter", {}).get("packets", 0)
+        return out
+
+    def kamailio_registers(self):
+        out = self.kamailio.rpc("stats.get_statistics", "rcv_requests_register")
+        return int(re.search(r"rcv_requests_register = (\d+)", out).group(1))
+
+    def close(self):
+        if self.daemon and self.daemon.poll() is None:
+            self.stop_daemon()
+        self.kamailio.stop()
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory, env):
+    if not (netns.available() and sipkit.available()):
+        pytest.skip("needs root, ip, nft, kamailio and sipp")
+    lab = netns.Lab()
+    box = Box(lab, tmp_path_factory.mktemp("ips"), env)
+    try:
+        box.start_daemon()
+        box.besip("configure", "pbx mode proxy", "pbx domain pbx.test",
+                  "pbx extension 100 secret %s" % SECRET, "security ips enabled true",
+                  "security ips ban time 6 maximum 60",
+                  "security ips allow %s/32 comment \"head office NAT\"" % box.office, "commit")
+        yield box
+    finally:
+        box.close()
+        lab.close()
+
+
+def wait_for(predicate, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_a_register_flood_is_dropped_in_the_kernel_while_the_phone_registers(box):
+    assert box.register().returncode == 0
+    before = box.kamailio_registers()
+    flood = box.flood("attacker", count=3000, rate=2000)
+    try:
+        results = [box.register().returncode for _ in range(4)]
+    finally:
+        flood.wait(20)
+    dropped = box.banned(box.attacker)
+    assert set(dropped) == {"flood_register4"}, dropped
+    assert dropped["flood_register4"] > 2000
+    assert results == [0, 0, 0, 0]
+    reached = box.kamailio_registers() - before - 2 * len(results)
+    assert reached <= 45, reached              # the burst (40), then the kernel drops
+    lines = box.besip("show security blocked").stdout.splitlines()
+    assert lines[0].split() == ["ADDRESS", "REASON", "SINCE", "LEFT", "HITS", "DROPPED"]
+    row = [line.split() for line in lines[1:] if line.startswith(box.attacker + " ")]
+    assert row and row[0][1] == "register-flood" and int(row[0][-1]) > 2000, lines
+
+
+def test_a_ban_expires(box):
+    assert wait_for(lambda: not box.banned(box.attacker), 10)
+    assert box.register("attacker").returncode == 0
+
+
+def test_an_allow_listed_office_is_never_limited_or_banned(box):
+    flood = box.flood("office", count=600, rate=1000)
+    flood.wait(20)
+    guess = box.register("office", password="Wrong-pass-9", expect=403)
+    for _ in range(6):
+        box.register("office", password="Wrong-pass-9", expect=403)
+    assert box.banned(box.office) == {}
+    assert guess.returncode == 0 and box.register("office").returncode == 0
+
+
+def test_password_guessing_is_banned_by_the_daemon_and_cleared(box):
+    results = [box.register("guesser", password="Wrong-pass-%d" % i, expect=403).returncode
+               for i in range(5)]
+    assert results == [0, 0, 0, 0, 1], results     # the fifth failure bans: no 403 comes
+    assert wait_for(lambda: "ban4" in box.banned(box.guesser), 3)
+    show = box.besip("show security blocked").stdout
+    assert re.search(r"^%s +auth-failures 5 in 60s +\S+ +\d+s +\d+ +\d+$" % re.escape(box.guesser), show, re.M), show
+    assert box.register().returncode == 0
+    assert box.besip("clear security blocked %s" % box.guesser).stdout == "1 source(s) unblocked.\n"
+    assert box.banned(box.guesser) == {}
+
+
+def test_extension_enumeration_is_banned_after_five_unknown_users(box):
+    results = [box.register("prober", user=str(200 + i % 3), expect=403).returncode for i in range(6)]
+    assert results == [0] * 6           # three names, twice each: counted once per name
+    results = [box.register("prober", user=str(300 + i), expect=403).returncode for i in range(3)]
+    assert results == [0, 1, 1]         # the fifth distinct name bans
+    assert "ban4" in box.banned(box.prober)
+    assert re.search(r"^%s +unknown-users 5 in 60s " % re.escape(box.prober),
+                     box.besip("show security blocked").stdout, re.M)
+
+
+SEND = ("import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "for event in sys.argv[1:]: s.sendto(event.encode('latin-1'), ('127.0.0.1', 5065))")
+
+
+def test_malformed_events_are_ignored_and_the_daemon_keeps_serving(box):
+    bad = ["\xff\xfe", "besip-ips 1 not-an-address scanner", "besip-ips 2 10.99.0.1 scanner",
+           "besip-ips 1 10.99.0.1 no-such-reason", "besip-ips 1", "x" * 3000,
+           "besip-ips 1 10.99.0.2 scanner " + "\x1b[2J" * 100]
+    box.lab.exec(box.lab.server, sys.executable, "-c", SEND, *bad, "besip-ips 1 10.99.0.1 scanner")
+    assert wait_for(lambda: "ban4" in box.banned("10.99.0.1"), 3)
+    assert box.daemon.poll() is None
+    show = box.besip("show security blocked").stdout
+    assert "\x1b" not in show and "10.99.0.2 " in show
+    assert box.besip("clear security blocked all").stdout.endswith("source(s) unblocked.\n")
+    assert box.banned("10.99.0.1") == {}
+
+
+def test_bans_survive_a_daemon_restart_and_a_lost_table(box):
+    box.flood("attacker", method="OPTIONS", count=3, rate=10, ua="friendly-scanner").wait(10)
+    assert wait_for(lambda: "ban4" in box.banned(box.attacker), 3)
+    box.stop_daemon()
+    box.lab.exec(box.lab.server, "nft", "delete", "table", "inet", "besip")
+    box.start_daemon()
+    assert "ban4" in box.banned(box.attacker)
+    assert "scanner" in box.besip("show security blocked").stdout
+
+
+def test_a_disabled_ips_leaves_no_rules_behind(box):
+    box.besip("configure", "security ips enabled false", "commit")
+    assert box.table() is None
+    assert box.lab.exec(box.lab.server, "nft", "list", "ruleset").stdout == ""
+    with open(os.path.join(str(box.tmp), "root", "etc", "kamailio", "kamailio.cfg")) as f:
+        assert "IPS" not in f.read()
+    assert box.register().returncode == 0
+
+
+def test_ips_state_without_the_daemon_is_a_clear_error(besip):
+    for command in ("show security blocked", "clear security blocked all"):
+        proc = besip(command, check=1)
+        assert proc.stderr.startswith("-c:1: % IPS state unavailable: the BESIP daemon does not "
+                                      "answer on "), proc.stderr
+    proc = besip("clear security blocked 10.0.0.300", check=1)
+    assert proc.stderr.splitlines()[-1] == "-c:1: % an IPv4 or IPv6 address, or all, is expected"

@@ -118,3 +118,24 @@ def events_address(settings):
         return str(ipaddress.ip_address(host.strip("[]"))), int(port)
     except ValueError:
         raise ServiceError("services.toml: [ips] events must be ADDRESS:PORT, not %r" % text)
+
+
+def ere_literal(text):
+    """TEXT matched literally in a POSIX extended regular expression (Kamailio's =~)."""
+    return "".join("\\" + c if c in ".[]()*+?{}|^$\\" else c for c in text)
+
+
+def kamailio_values(tx):
+    """What the Kamailio configuration needs of the IPS (None when it is disabled)."""
+    ips = tx.new["security"]["ips"]
+    if ips["enabled"] != "true":
+        return None
+    host, port = events_address(tx.settings)
+    limits = ips["limits"]
+    return {"events": "sip:%s:%d" % ("[%s]" % host if ":" in host else host, port),
+            "exempt": ",".join(str(net) for net, _ in exempt(tx.new)),
+            "scanners": "|".join(ere_literal(s) for s in ips["scanner-user-agent"]),
+            "auth_count": ips["auth-failures"]["count"], "auth_window": ips["auth-failures"]["window"],
+            "unknown_count": ips["unknown-users"]["count"], "unknown_window": ips["unknown-users"]["window"],
+            # pike counts requests per 2 s: twice the sum of the per-method rates
+            "pike_density": 2 * sum(int(limits[m]["rate"]) for m in METHODS + ("other",))}

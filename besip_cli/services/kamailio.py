@@ -12,7 +12,7 @@ import ipaddress
 import os
 import sqlite3
 
-from . import dialplan, listen, shards, state as pbx_state
+from . import dialplan, ips, listen, shards, state as pbx_state
 from .errors import ServiceError
 from .asterisk import ASTERISK_ADDRESS, ASTERISK_PORT
 from .install import File, Rows
@@ -21,7 +21,7 @@ from .listen import listens
 from .render import render
 
 NAME = "kamailio"
-SUBTREES = ("pbx",)
+SUBTREES = ("pbx", "security")
 AFTER = ("asterisk",)          # in proxy-pbx mode Kamailio forwards to a ready Asterisk
 CFG = "/etc/kamailio/kamailio.cfg"
 DB = "/etc/kamailio/besip.sqlite"
@@ -150,5 +150,6 @@ def generate(tx):
                  rpc_socket=rpc_socket(settings),
                  proxy_pbx=pbx["mode"] == "proxy-pbx",
                  asterisk="sip:%s:%d" % (ASTERISK_ADDRESS, ASTERISK_PORT),
-                 asterisk_address=ASTERISK_ADDRESS, asterisk_port=ASTERISK_PORT)
+                 asterisk_address=ASTERISK_ADDRESS, asterisk_port=ASTERISK_PORT,
+                 ips=ips.kamailio_values(tx))
     return {CFG: File(cfg), DB: subscriber_file(tx)}

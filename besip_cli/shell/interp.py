@@ -15,7 +15,7 @@ from ..datastore.secrets import SecretError
 from ..datastore.session import DatastoreError
 from ..datastore.store import StoreError
 from ..fsutil import write_atomic
-from . import masking, pipes, printer
+from . import masking, pipes, printer, security
 from .config import (Context, apply_ops, in_enclosing_modes, parse_delete, parse_set,
                      parse_show_path)
 from .lexer import LexError, split_pipes, tokenize
@@ -25,6 +25,7 @@ EXEC_VERBS = {
     "configure": "Enter configuration mode",
     "show": "Show configuration and state",
     "terminal": "Set the terminal's page length and width",
+    "clear": "Clear operational state (the IPS's bans)",
     "exit": "Leave the shell",
     "quit": "Leave the shell",
 }
@@ -55,6 +56,7 @@ SHOW_EXEC = {
     "users": "Who is logged in: the sessions of every front-end",
     "history": "The commands typed in this session",
     "pbx": "Registrations and calls of the running PBX",
+    "security": "The IPS's blocked sources",
 }
 COMPARE = {"compare": "Differences to the running configuration"}
 TERMINAL = {"length": "Lines per page (0: no paging)", "width": "Characters per line"}
@@ -204,6 +206,8 @@ class Interpreter:
                                % (", ".join(self.session.changed_by) or "an earlier session"))
         elif verb == "show":
             self._show_exec(tk, stages, line)
+        elif verb == "clear":
+            self._emit(self._ips(security.clear, tk), stages, line)
         elif verb == "terminal":
             what = tk.keyword(TERMINAL)
             limit = 512 if what == "length" else 1024
@@ -231,6 +235,8 @@ class Interpreter:
         elif what == "history":
             tk.end()
             self._emit(["  " + entry for entry in self.history], stages, line)
+        elif what == "security":
+            self._emit(self._ips(security.show, tk), stages, line)
         elif what == "pbx":
             kind = tk.keyword({"registrations": "Phones registered to Kamailio",
                                "calls": "Calls in progress through Kamailio"})
@@ -256,6 +262,13 @@ class Interpreter:
                                          check=_integer))
                 tk.end()
                 self._emit(self._commit_changes(commit_id), stages, line)
+
+    def _ips(self, command, tk):
+        """Lines of an IPS COMMAND (shell/security.py), which asks the BESIP daemon."""
+        try:
+            return command(tk, self.session.directory)
+        except security.ControlError as exc:
+            raise CliError("%% IPS state unavailable: %s" % exc)
 
     def _commit_list(self):
         rows = self.session.store.history()
