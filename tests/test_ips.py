@@ -198,6 +198,15 @@ class Box:
                     out[info["name"]] = elem["elem"].get("counter", {}).get("packets", 0)
         return out
 
+    def banned_left(self, address):
+        """Seconds left of ADDRESS's entry in ban4 (nft's own figure)."""
+        for obj in self.table() or []:
+            if obj.get("set", {}).get("name") == "ban4":
+                for elem in obj["set"].get("elem", []):
+                    if elem["elem"]["val"] == address:
+                        return elem["elem"]["expires"]
+        return None
+
     def kamailio_registers(self):
         out = self.kamailio.rpc("stats.get_statistics", "rcv_requests_register")
         return int(re.search(r"rcv_requests_register = (\d+)", out).group(1))
@@ -215,6 +224,8 @@ def box(tmp_path_factory, env):
     lab = netns.Lab()
     box = Box(lab, tmp_path_factory.mktemp("ips"), env)
     try:
+        lab.exec(lab.server, "nft", "add table inet site; add chain inet site input "
+                 "{ type filter hook input priority 0; ct state established,related accept; }")
         box.start_daemon()
         box.besip("configure", "pbx mode proxy", "pbx domain pbx.test",
                   "pbx extension 100 secret %s" % SECRET, "security ips enabled true",
@@ -275,9 +286,11 @@ def test_password_guessing_is_banned_by_the_daemon_and_cleared(box):
                for i in range(5)]
     assert results == [0, 0, 0, 0, 1], results     # the fifth failure bans: no 403 comes
     assert wait_for(lambda: "ban4" in box.banned(box.guesser), 3)
+    assert box.lab.exec(box.lab.server, "conntrack", "-L", "-s", box.guesser).stdout == ""
+    assert box.register().returncode == 0          # conntrack does track flows here:
+    assert box.lab.exec(box.lab.server, "conntrack", "-L", "-s", box.phone).stdout != ""
     show = box.besip("show security blocked").stdout
     assert re.search(r"^%s +auth-failures 5 in 60s +\S+ +\d+s +\d+ +\d+$" % re.escape(box.guesser), show, re.M), show
-    assert box.register().returncode == 0
     assert box.besip("clear security blocked %s" % box.guesser).stdout == "1 source(s) unblocked.\n"
     assert box.banned(box.guesser) == {}
 
@@ -309,6 +322,17 @@ def test_malformed_events_are_ignored_and_the_daemon_keeps_serving(box):
     assert box.banned("10.99.0.1") == {}
 
 
+def test_repeat_offenders_are_banned_longer_up_to_the_maximum(box):
+    lefts = []
+    for _ in range(5):
+        box.lab.exec(box.lab.server, sys.executable, "-c", SEND, "besip-ips 1 10.99.0.3 scanner")
+        assert wait_for(lambda: "ban4" in box.banned("10.99.0.3"), 3)
+        lefts.append(box.banned_left("10.99.0.3"))
+        box.besip("clear security blocked 10.99.0.3")
+    expected = [6, 12, 24, 48, 60]          # ban time 6, escalation 2, maximum 60 (not 96)
+    assert all(want - 2 <= left <= want for left, want in zip(lefts, expected)), lefts
+
+
 def test_bans_survive_a_daemon_restart_and_a_lost_table(box):
     box.flood("attacker", method="OPTIONS", count=3, rate=10, ua="friendly-scanner").wait(10)
     assert wait_for(lambda: "ban4" in box.banned(box.attacker), 3)
@@ -322,7 +346,7 @@ def test_bans_survive_a_daemon_restart_and_a_lost_table(box):
 def test_a_disabled_ips_leaves_no_rules_behind(box):
     box.besip("configure", "security ips enabled false", "commit")
     assert box.table() is None
-    assert box.lab.exec(box.lab.server, "nft", "list", "ruleset").stdout == ""
+    assert "besip" not in box.lab.exec(box.lab.server, "nft", "list", "ruleset").stdout
     with open(os.path.join(str(box.tmp), "root", "etc", "kamailio", "kamailio.cfg")) as f:
         assert "IPS" not in f.read()
     assert box.register().returncode == 0
