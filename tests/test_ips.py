@@ -337,6 +337,9 @@ def test_bans_survive_a_daemon_restart_and_a_lost_table(box):
     box.flood("attacker", method="OPTIONS", count=3, rate=10, ua="friendly-scanner").wait(10)
     assert wait_for(lambda: "ban4" in box.banned(box.attacker), 3)
     box.stop_daemon()
+    proc = box.besip("configure", "security ips ban time 7", "commit", check=1)
+    assert "% commit refused: ips reload failed: besip-daemon: the BESIP daemon does not answer on " \
+        in proc.stderr, proc.stderr
     box.lab.exec(box.lab.server, "nft", "delete", "table", "inet", "besip")
     box.start_daemon()
     assert "ban4" in box.banned(box.attacker)

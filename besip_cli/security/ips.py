@@ -124,7 +124,10 @@ class Ips:
         cleared = set()
         for name, banned, _, _ in nft.banned():
             if address in ("all", banned):
-                nft.delete(name, banned)
+                try:
+                    nft.delete(name, banned)
+                except nft.NftError:
+                    pass            # it expired meanwhile
                 cleared.add(banned)
         for banned in self.store.bans():
             if address in ("all", banned):
