@@ -96,12 +96,15 @@ def test_the_rendered_table_loads_and_a_disabled_ips_removes_it(besip, lab):
     besip("configure", "security ips enabled true",
           "security ips allow 192.0.2.0/24 comment \"head office NAT\"",
           "security ips allow 2001:db8:1::/48", "security ips deny 198.51.100.0/24 comment scanners",
+          "security ips allow 10.9.0.0/16 comment \"%s\"" % ("\u20ac" * 64),
           "pbx trunk carrier host 203.0.113.9 register false", "commit", check=0)
     lab.exec(lab.server, "nft", "-f", nft_file(besip))
     objects = table(lab)
     allow = elements(objects, "allow4")
     assert {"elem": {"val": {"prefix": {"addr": "192.0.2.0", "len": 24}}, "comment": "head office NAT"}} in allow
     assert {"elem": {"val": "203.0.113.9", "comment": "pbx trunk carrier"}} in allow
+    long = [e for e in allow if e.get("elem", {}).get("val") == {"prefix": {"addr": "10.9.0.0", "len": 16}}]
+    assert long[0]["elem"]["comment"] == "\u20ac" * 42       # cut to 128 bytes (126: whole characters)
     assert elements(objects, "allow6") == [{"prefix": {"addr": "2001:db8:1::", "len": 48}}]
     assert elements(objects, "deny4") == [{"elem": {"val": {"prefix": {"addr": "198.51.100.0", "len": 24}},
                                                     "comment": "scanners"}}]
