@@ -168,9 +168,22 @@ def measure(name, port, key, server_pids, quick):
     return rows
 
 
+def conformance(bport, yport, key):
+    """Print the conformance column: which hand-written cases each server answers as the
+    RFCs ask (benchmarks/netconf_conformance.py)."""
+    import netconf_conformance
+    ours, theirs = netconf_conformance.run(bport, key, NS), netconf_conformance.run(yport, key, NS)
+    print("%-66s %6s %9s" % ("conformance (reply as RFC 6241 asks)", "BESIP", "netconfd"))
+    for case, passed in ours.items():
+        print("%-66s %6s %9s" % (case, "yes" if passed else "NO", "yes" if theirs[case] else "NO"))
+    print("%-66s %6s %9s\n" % ("cases passed", "%d/%d" % (sum(ours.values()), len(ours)),
+                                "%d/%d" % (sum(theirs.values()), len(theirs))))
+
+
 def main():
     parser = argparse.ArgumentParser(description="NETCONF: BESIP vs yuma123 netconfd")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--conformance-only", action="store_true", help="no timings")
     args = parser.parse_args()
     subprocess.run([os.path.join(ROOT, "scripts", "need-apt"), "netconfd", "openssh-server"], check=True)
     work = tempfile.mkdtemp(prefix="nc-bench-")
@@ -203,6 +216,9 @@ def main():
                             os.path.join(work, "data")))
         os.chmod(wrapper, 0o755)
         procs.append(start_sshd(work, "besip", bport, wrapper, key + ".pub"))
+        conformance(bport, yport, key)
+        if args.conformance_only:
+            return
         yuma = measure("netconfd", yport, key, lambda: [netconfd.pid], args.quick)
         ours = measure("besip", bport, key, besip_pids, args.quick)
         print("%-48s %12s %12s %8s" % ("median ms (p95)", "BESIP", "netconfd", "ratio"))

@@ -1,20 +1,25 @@
 """Calls per second through a real Asterisk 22 with the BESIP-rendered configuration vs a
 minimal hand-written pjsip.conf/extensions.conf on the same Asterisk (same chroot, same
-machine, same SIPp load), in pbx and proxy-pbx modes. Needs root and the Asterisk chroot
-(scripts/asterisk-chroot); loopback only, every run bounded in count and time.
+machine, same SIPp load, rounds of the two interleaved), in pbx and proxy-pbx modes. Needs
+root and the Asterisk chroot (scripts/asterisk-chroot); loopback only; every round is
+bounded in calls (--calls) and time (SIPp's -timeout).
 
-    PYTHONPATH=. python benchmarks/pbx_calls.py [--calls 200] [--rate 100] [--runs 3]
+    python benchmarks/pbx_calls.py [--calls 1000] [--concurrent 10] [--rounds 5]
 
-pbx: SIPp phone 100 calls 102 (digest authentication, 401) and a SIPp phone registered as
-102 answers. proxy-pbx: SIPp stands in for Kamailio on both sides: it sends the calls to
-Asterisk's internal port and answers the ones Asterisk sends back. Prints the median
-completed calls per second of each configuration, the fewest calls completed in a run, and
-their ratio (target >= 0.9).
-
-Known limit: from about 20 calls/s on a 2-core machine the answering SIPp aborts calls
-when Asterisk retransmits an INVITE it has already answered ("unexpected message while
-expecting ACK"), with either configuration; the failed calls then wait out SIPp's receive
-timeout, so only runs whose calls all complete measure capacity.
+Capacity, not a paced rate: SIPp keeps --concurrent calls in progress and starts the next
+one as soon as one ends, so a round's calls per second is what Asterisk completes.
+pbx: SIPp phone 100 calls 102 through Asterisk (digest authentication, 401) and a SIPp
+phone registered as 102 answers. proxy-pbx: a real Kamailio on the files BESIP renders in
+front: phone 100 (authenticated by Kamailio, 407) dials 91234567, Kamailio hands the call
+to Asterisk, which logs in to the trunk (a SIPp provider at 127.0.0.2 challenging with
+401 and checking the digest) and calls 1234567 there. Each round starts a fresh Asterisk
+on its configuration (Kamailio reaches Asterisk at the fixed port 5080). Prints, for each
+configuration, the median of the rounds' calls per second (wall clock) and calls per
+Asterisk CPU second (user + system of all its threads: steadier on a machine shared with
+other work), the ratios of the medians (target >= 0.9), and the fewest calls completed in a
+round (both SIPp sides must count a call). Measured on 2 shared cores, 5 rounds of 1000:
+pbx 0.98 (419 vs 430 calls/s) and 0.92 per CPU second, the rendered dialplan's call-limit
+groups, recording check and all-contacts dialing costing ~6%; proxy-pbx 1.01 and 0.98.
 """
 
 import argparse
@@ -27,14 +32,18 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(HERE, ".."), os.path.join(HERE, "..", "tests")]
+ROOT = os.path.join(HERE, "..")
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
 import asterisk_kit  # noqa: E402
 import sipkit  # noqa: E402
 from besip_cli.services.asterisk import ASTERISK_PORT  # noqa: E402
 
 SECRET = {"100": "Bench-secret-100", "102": "Bench-secret-102"}
+TRUNK_USER, TRUNK_SECRET = "4202000", "Bench-trunk-9"
+PROVIDER = "127.0.0.2"
 CODECS = "disallow=all\nallow=alaw,ulaw\ndirect_media=no\n"    # media through Asterisk, as BESIP renders
+TRANSPORT = "[transport-udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:%d\n"
 MINIMAL_PBX = "".join("""
 [%(n)s]
 type=endpoint
@@ -54,7 +63,7 @@ MINIMAL_PROXY = """
 [proxy]
 type=endpoint
 context=bench
-%saors=proxy
+%(codecs)saors=proxy
 [proxy]
 type=aor
 contact=sip:127.0.0.1:%%(kamailio)d
@@ -62,135 +71,206 @@ contact=sip:127.0.0.1:%%(kamailio)d
 type=identify
 endpoint=proxy
 match=127.0.0.1
-""" % CODECS
-TRANSPORT = "[transport-udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:%d\n"
+[trunk]
+type=endpoint
+context=bench
+%(codecs)saors=trunk
+outbound_auth=trunk-auth
+from_user=%(user)s
+[trunk]
+type=aor
+contact=sip:%(provider)s:%%(trunk)d
+[trunk-auth]
+type=auth
+auth_type=userpass
+username=%(user)s
+password=%(secret)s
+""" % dict(codecs=CODECS, user=TRUNK_USER, secret=TRUNK_SECRET, provider=PROVIDER)
 DIALPLAN = {"pbx": "[bench]\nexten => 102,1,Dial(PJSIP/102,30)\n same => n,Hangup()\n",
-            "proxy-pbx": "[bench]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@proxy,30)\n same => n,Hangup()\n"}
+            "proxy-pbx": "[bench]\nexten => _9X.,1,Dial(PJSIP/${EXTEN:1}@trunk,30)\n same => n,Hangup()\n"}
 
 
 def besip(data, *lines):
     argv = [sys.executable, "-m", "besip_cli", "--datastore", data]
     for line in ("configure",) + lines + ("commit",):
         argv += ["-c", line]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=ROOT))
     if proc.returncode:
         raise SystemExit("besip failed: " + proc.stderr)
 
 
-def rendered(base, mode, port, kamailio):
-    """An Asterisk on the files `besip` renders for MODE; its SIP port."""
-    data, root = os.path.join(base, "data"), os.path.join(base, "root")
-    asterisk = asterisk_kit.Asterisk(root)
-    os.makedirs(data)
-    with open(os.path.join(data, "services.toml"), "w") as f:
-        f.write('root = "%s"\n%s' % (root, asterisk.services_toml(running=False)))
-    besip(data, "pbx mode %s" % mode, "pbx domain bench.test", "pbx sip listen 127.0.0.1 %d udp"
-          % (kamailio if mode == "proxy-pbx" else port),
-          *["pbx extension %s secret %s call-limit 32" % kv for kv in SECRET.items()])
-    return asterisk, (port if mode == "pbx" else ASTERISK_PORT)
+class Setup:
+    """Both configurations of MODE under BASE; start(name) gives a running Asterisk."""
+
+    def __init__(self, base, mode):
+        self.base, self.mode = base, mode
+        self.port, self.kamailio, self.trunk = sipkit.free_port(), sipkit.free_port(), sipkit.free_port()
+        self.proxy = None
+        self.roots = {"besip": self.rendered(), "minimal": self.minimal()}
+
+    def rendered(self):
+        """The files `besip` renders for the mode (and, in proxy-pbx mode, a running
+        Kamailio on its kamailio.cfg, restarted by the commit)."""
+        data, root = os.path.join(self.base, "data"), os.path.join(self.base, "besip")
+        os.makedirs(data)
+        lines = ["pbx mode %s" % self.mode, "pbx domain bench.test",
+                 *["pbx extension %s secret %s call-limit 32" % kv for kv in SECRET.items()]]
+        if self.mode == "pbx":
+            lines.append("pbx sip listen 127.0.0.1 %d udp" % self.port)
+            with open(os.path.join(data, "services.toml"), "w") as f:
+                f.write('root = "%s"\n[asterisk]\nuser = "%d"\n' % (root, asterisk_kit.UID))
+        else:
+            self.proxy = sipkit.Kamailio(data, root, os.path.join(self.base, "run"), shm=256)
+            with open(os.path.join(data, "services.toml"), "a") as f:
+                f.write('[asterisk]\nuser = "%d"\n' % asterisk_kit.UID)
+            lines += ["pbx sip listen 127.0.0.1 %d udp" % self.kamailio,
+                      "pbx trunk carrier host %s port %d username %s secret %s register false"
+                      % (PROVIDER, self.trunk, TRUNK_USER, TRUNK_SECRET),
+                      "pbx route out pattern 9X. trunk carrier strip 1"]
+        besip(data, *lines)
+        return root
+
+    def minimal(self):
+        root = os.path.join(self.base, "minimal")
+        etc = os.path.join(root, "etc/asterisk")
+        os.makedirs(etc)
+        if self.mode == "pbx":
+            pjsip = TRANSPORT % self.port + MINIMAL_PBX
+        else:
+            pjsip = TRANSPORT % ASTERISK_PORT + MINIMAL_PROXY % {"kamailio": self.kamailio,
+                                                                  "trunk": self.trunk}
+        with open(os.path.join(etc, "pjsip.conf"), "w") as f:
+            f.write(pjsip)
+        with open(os.path.join(etc, "extensions.conf"), "w") as f:
+            f.write(DIALPLAN[self.mode])
+        return root
+
+    def start(self, name):
+        asterisk = asterisk_kit.Asterisk(self.roots[name])
+        try:
+            asterisk.start()
+        except BaseException:
+            asterisk.stop()
+            raise
+        return asterisk
+
+    def stop(self):
+        if self.proxy:
+            self.proxy.stop()
+
+    def scenario(self, name, **values):
+        path = sipkit.scenario(self.base, name, **values)
+        if self.mode == "pbx":          # Asterisk challenges INVITEs with 401, Kamailio with 407
+            with open(path) as f:
+                text = f.read().replace('response="407"', 'response="401"')
+            with open(path, "w") as f:
+                f.write(text)
+        return path
+
+    def round(self, asterisk, calls, concurrent):
+        """(seconds, ASTERISK's CPU seconds, calls both sides completed) of CALLS calls,
+        CONCURRENT at a time."""
+        if self.mode == "pbx":
+            answer, address = sipkit.free_port(), "127.0.0.1"
+            proc = sipp(["127.0.0.1:%d" % self.port, "-sf", self.scenario("register", expect=200),
+                         "-s", "102", "-au", "102", "-ap", SECRET["102"], "-p", str(answer)], 1)
+            out, _ = proc.communicate(timeout=60)
+            if proc.returncode:
+                raise SystemExit("registration of 102 failed: " + out[-1500:])
+            uas = self.scenario("answer", ruri="INVITE sip:102@127[.]0[.]0[.]1:")
+            target, number = self.port, "102"
+        else:
+            answer, address = self.trunk, PROVIDER
+            uas = self.scenario("provider-auth", ruri="INVITE sip:1234567@127[.]0[.]0[.]2:",
+                                user=TRUNK_USER, password=TRUNK_SECRET)
+            target, number = self.kamailio, "91234567"
+        server = sipp(["-sf", uas, "-p", str(answer)], calls, address)
+        deadline = time.time() + 5
+        while sipkit.is_free(answer, address) and time.time() < deadline:
+            time.sleep(0.02)
+        start, cpu = time.monotonic(), cpu_seconds(asterisk)
+        client = sipp(["127.0.0.1:%d" % target, "-sf", self.scenario("caller", user="100", hold=0),
+                       "-s", number, "-au", "100", "-ap", SECRET["100"], "-p", str(sipkit.free_port()),
+                       "-l", str(concurrent), "-r", "1000"], calls)
+        out, _ = client.communicate(timeout=180)
+        elapsed, cpu = time.monotonic() - start, cpu_seconds(asterisk) - cpu
+        try:
+            answered, _ = server.communicate(timeout=10)
+        except subprocess.TimeoutExpired:      # it waits for calls that failed on the way
+            server.kill()
+            answered, _ = server.communicate()
+        return elapsed, cpu, min(successful(out), successful(answered))
 
 
-def minimal(base, mode, port, kamailio):
-    """An Asterisk on the hand-written files for MODE; its SIP port."""
-    asterisk = asterisk_kit.Asterisk(os.path.join(base, "root"))
-    if mode == "proxy-pbx":
-        port = ASTERISK_PORT
-    endpoints = MINIMAL_PBX if mode == "pbx" else MINIMAL_PROXY % {"kamailio": kamailio}
-    with open(os.path.join(asterisk.etc, "pjsip.conf"), "w") as f:
-        f.write(TRANSPORT % port + endpoints)
-    with open(os.path.join(asterisk.etc, "extensions.conf"), "w") as f:
-        f.write(DIALPLAN[mode])
-    return asterisk, port
+def cpu_seconds(asterisk):
+    """The CPU time (user + system, all threads) the running ASTERISK has used."""
+    with open(os.path.join(asterisk.dir, "run/asterisk.pid")) as f:
+        pid = f.read().strip()
+    with open("/proc/%s/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def scenario(tmp, name, **values):
-    path = sipkit.scenario(tmp, name, **values)
-    with open(path) as f:
-        text = f.read().replace('response="407"', 'response="401"')
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+def successful(report):
+    """The successful calls of a SIPp run's final statistics (both sides must count a call)."""
+    found = re.findall(r"Successful call\s*\|\s*\d+\s*\|\s*(\d+)", report)
+    return int(found[-1]) if found else 0
 
 
-def sipp(argv, calls):
-    return subprocess.Popen(["sipp", *argv, "-i", "127.0.0.1", "-m", str(calls), "-nostdin",
-                             "-timeout", "120s", "-timeout_error", "-recv_timeout", "15000"],
+def sipp(argv, calls, address="127.0.0.1"):
+    return subprocess.Popen(["sipp", *argv, "-i", address, "-m", str(calls), "-nostdin", "-aa",
+                             "-mp", str(sipkit.free_port(count=4) // 2 * 2),
+                             "-timeout", "120s", "-timeout_error", "-recv_timeout", "5000"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def run(tmp, mode, target, answer_port, calls, rate):
-    """(seconds, successful calls) of CALLS calls started at RATE against TARGET."""
-    uas = sipp(["-sf", scenario(tmp, "answer", ruri="INVITE sip:102@"), "-p", str(answer_port),
-                "-mp", str(sipkit.free_port(count=4) // 2 * 2)], calls)
-    deadline = time.time() + 5
-    while sipkit.is_free(answer_port) and time.time() < deadline:
-        time.sleep(0.02)
-    if mode == "pbx":
-        uac = ["127.0.0.1:%d" % target, "-sf", scenario(tmp, "caller", user="100", hold=0),
-               "-au", "100", "-ap", SECRET["100"]]
-    else:
-        uac = ["127.0.0.1:%d" % target, "-sf", scenario(tmp, "provider-call", user="100", hold=0)]
-    start = time.monotonic()
-    client = sipp(uac + ["-s", "102", "-r", str(rate), "-l", "30", "-p", str(sipkit.free_port()),
-                         "-mp", str(sipkit.free_port(count=4) // 2 * 2)], calls)
-    out, _ = client.communicate(timeout=180)
-    elapsed = time.monotonic() - start
-    try:
-        uas.communicate(timeout=20)
-    except subprocess.TimeoutExpired:      # it waits for calls that failed on the way
-        uas.kill()
-        uas.communicate()
-    found = re.findall(r"Successful call\s*\|\s*\d+\s*\|\s*(\d+)", out)
-    return elapsed, int(found[-1]) if found else 0
-
-
-def measure(make, mode, args):
-    """Median completed calls per second of the Asterisk MAKE builds over ARGS.runs runs,
-    and the fewest calls completed in a run."""
+def measure(mode, args):
+    """{configuration: [(calls per second, calls per Asterisk CPU second, successful
+    calls)]} over ARGS.rounds rounds, the two configurations alternating which goes first."""
+    results = {"besip": [], "minimal": []}
     with tempfile.TemporaryDirectory() as base:
-        port, kamailio, answer = sipkit.free_port(), sipkit.free_port(), sipkit.free_port()
-        if mode == "proxy-pbx":
-            answer = kamailio
-        asterisk, target = make(base, mode, port, kamailio)
+        setup = Setup(base, mode)
         try:
-            asterisk.start()
-            rates = []
-            for _ in range(args.runs):
-                if mode == "pbx":
-                    proc = subprocess.run(["sipp", "127.0.0.1:%d" % target, "-sf",
-                                           scenario(base, "register", expect=200), "-s", "102",
-                                           "-au", "102", "-ap", SECRET["102"], "-i", "127.0.0.1",
-                                           "-p", str(answer), "-m", "1", "-nostdin", "-timeout", "30s",
-                                           "-timeout_error"], capture_output=True, text=True, timeout=60)
-                    if proc.returncode:
-                        raise SystemExit("registration of 102 failed: " + proc.stdout[-1500:])
-                elapsed, done = run(base, mode, target, answer, args.calls, args.rate)
-                rates.append((done / elapsed, done))
-            return statistics.median(r for r, _ in rates), min(d for _, d in rates)
+            for i in range(args.rounds):
+                for name in (("besip", "minimal") if i % 2 == 0 else ("minimal", "besip")):
+                    asterisk = setup.start(name)
+                    try:
+                        elapsed, cpu, done = setup.round(asterisk, args.calls, args.concurrent)
+                    finally:
+                        asterisk.stop()
+                    results[name].append((done / elapsed, done / cpu, done))
         finally:
-            asterisk.stop()
+            setup.stop()
+    return results
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--rate", type=int, default=100, help="calls started per second")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=1000, help="calls per round")
+    parser.add_argument("--concurrent", type=int, default=10, help="calls in progress at a time")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--modes", default="pbx,proxy-pbx")
     args = parser.parse_args()
-    reason = asterisk_kit.available()
+    reason = asterisk_kit.available() or ("" if sipkit.available() else "needs kamailio, kamcmd and sipp")
     if reason:
         raise SystemExit("pbx_calls: " + reason)
-    print("%d calls at %d/s, median of %d runs, Asterisk %s" % (
-        args.calls, args.rate, args.runs,
+    if not 1 <= args.concurrent <= 30:
+        raise SystemExit("pbx_calls: --concurrent must be 1..30 (the rendered call-limit is 32)")
+    print("%d calls per round, %d at a time, median of %d rounds, %s" % (
+        args.calls, args.concurrent, args.rounds,
         subprocess.run(["chroot", asterisk_kit.CHROOT, "asterisk", "-V"], capture_output=True,
                        text=True).stdout.strip()))
-    print("%-10s %16s %16s %7s" % ("mode", "besip c/s (ok)", "minimal c/s (ok)", "ratio"))
+    print("%-10s %-13s %9s %9s %6s %s" % ("mode", "metric", "besip", "minimal", "ratio", "rounds (besip / minimal)"))
     for mode in args.modes.split(","):
-        (ours, ours_ok), (theirs, theirs_ok) = measure(rendered, mode, args), measure(minimal, mode, args)
-        print("%-10s %10.1f (%3d) %10.1f (%3d) %7.2f" % (mode, ours, ours_ok, theirs, theirs_ok,
-                                                         ours / theirs if theirs else float("nan")))
-
+        results = measure(mode, args)
+        for column, metric in ((0, "calls/s"), (1, "calls/cpu-s")):
+            ours, theirs = (statistics.median(r[column] for r in results[n]) for n in ("besip", "minimal"))
+            print("%-10s %-13s %9.1f %9.1f %6.2f %s / %s" % (
+                mode, metric, ours, theirs, ours / theirs if theirs else float("nan"),
+                *(" ".join("%.0f" % r[column] for r in results[n]) for n in ("besip", "minimal"))))
+        print("%-10s %-13s %9d %9d" % (mode, "fewest ok", *(min(r[2] for r in results[n])
+                                                            for n in ("besip", "minimal"))))
 
 if __name__ == "__main__":
     main()

@@ -89,7 +89,9 @@ def worker_count(args):
 
 def worker_api_change(args):
     """Row 3a: one display-name changed with Session.edit, then Session.commit; the time
-    of the service pipeline (rendering and installing the programs' files) is kept apart."""
+    of the service pipeline (rendering and installing the programs' files) is kept apart.
+    --private: edits a private candidate (the shell's and scripts' `configure`), else the
+    shared one (NETCONF's)."""
     from besip_cli import services
     from besip_cli.datastore.session import Session
     pipeline = []
@@ -107,6 +109,8 @@ def worker_api_change(args):
     if len(keys) != args.n:
         raise SystemExit("datastore holds %d extensions, expected %d" % (len(keys), args.n))
     target = keys[len(keys) // 2]
+    if args.private:
+        s.configure()
 
     def change(value):
         def apply(tree):
@@ -244,6 +248,7 @@ def worker_main(argv):
     parser.add_argument("--out")
     parser.add_argument("--yanglib")
     parser.add_argument("--search")
+    parser.add_argument("--private", action="store_true")
     args = parser.parse_args(argv)
     sys.path.insert(0, ROOT)
     result = WORKERS[args.worker](args)
@@ -403,7 +408,7 @@ class Bench:
     def worker(self, kind, timeout=300, **options):
         argv = [self.python, HERE, "--worker", kind]
         for key, value in options.items():
-            argv += ["--" + key.replace("_", "-"), str(value)]
+            argv += ["--" + key.replace("_", "-")] + ([] if value is True else [str(value)])
         proc = run_proc(argv, self.env, timeout)
         if not proc.ok():
             raise RuntimeError("worker %s failed (rc %s%s): %s" % (
@@ -552,6 +557,16 @@ class Bench:
         except Exception as exc:                          # noqa: BLE001
             total.error = str(exc)
             self.progress("  ERROR: %s" % exc)
+        private = self.add(Row("3a", "  the same on a private candidate (shell, scripts)",
+                               T_ONE_CHANGE))
+        self.progress(private.label)
+        try:
+            path, _result = self.build("api-change-private")
+            data, _proc = self.worker("api_change", dir=path, n=self.n, reps=self.reps(15, 30),
+                                      budget=self.reps(20, 40), private=True)
+            private.times = data["total_ms"]
+        except Exception as exc:                          # noqa: BLE001
+            private.error = str(exc)
 
         # 3b -- end to end, one CLI process per change
         row = self.add(Row("3b", "CLI configure/1 leaf/commit, %s ext" % _k(self.n), T_CLI_CHANGE))

@@ -1,7 +1,9 @@
 """A real Asterisk 22 for the PBX tests, run inside the Debian sid chroot that
 scripts/asterisk-chroot makes: a private asterisk.conf and directories under /tmp/NAME in
 the chroot, the BESIP target root's /etc/asterisk bind-mounted as its configuration
-directory, and a reload command (`core reload`) for services.toml."""
+directory, and a reload command (`core reload`) for services.toml. The chroot's /etc/hosts
+names this machine, as an installed system's does: Asterisk looks its own address up for
+every RTCP session (ast_find_ourip), and through DNS a lost reply stalled it for 5 s."""
 
 import os
 import shutil
@@ -9,6 +11,8 @@ import socket
 import subprocess
 import time
 import uuid
+
+from besip_cli.fsutil import write_atomic
 
 CHROOT = os.environ.get("BESIP_ASTERISK_CHROOT", "/var/cache/besip-test/asterisk-sid")
 UID = 101                      # the chroot's asterisk user (read from its /etc/passwd)
@@ -27,12 +31,11 @@ autoload=no
     "codec_ulaw codec_alaw codec_a_mu codec_g722 codec_gsm format_wav format_wav_gsm "
     "format_gsm format_pcm").split())
 LOGGER = "[logfiles]\nmessages.log => notice,warning,error\n"
+HOSTS = "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost\n" % socket.gethostname()
 # Messages of modules we load that our files do not cause (a chroot without every config).
 NOISE = ("Unable to load config", "Missing config", "Could not load", "Using cc_max_requests",
          "Failed to process", "indications", "hosts file", "Unable to open AMI",
-         "No music on hold classes", "Could not reload ACL config",
-         # RTP finding its own address: the host name and a root server, not our files
-         '"%s"' % socket.gethostname(), "'%s'" % socket.gethostname(), "A.ROOT-SERVERS.NET")
+         "No music on hold classes", "Could not reload ACL config")
 STATIC = {"modules.conf": MODULES, "logger.conf": LOGGER}
 
 
@@ -45,10 +48,23 @@ def available():
     return ""
 
 
+def name_this_machine():
+    """The chroot's /etc/hosts naming this machine (see above), written when it does not."""
+    path = os.path.join(CHROOT, "etc/hosts")
+    try:
+        with open(path) as f:
+            if f.read() == HOSTS:
+                return
+    except OSError:
+        pass
+    write_atomic(path, HOSTS)
+
+
 class Asterisk:
     """One Asterisk on the files under ROOT/etc/asterisk; start(), cli(), stop()."""
 
     def __init__(self, root):
+        name_this_machine()
         self.name = "/tmp/besip-%s" % uuid.uuid4().hex[:10]
         self.dir = CHROOT + self.name
         self.etc = os.path.join(str(root), "etc/asterisk")

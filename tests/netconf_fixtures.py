@@ -97,3 +97,19 @@ def connect(port, user="admin", password=ADMIN_PW, key=None):
     return manager.connect(host="127.0.0.1", port=port, username=user, password=password,
                            key_filename=key, hostkey_verify=False, look_for_keys=False,
                            allow_agent=False, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def sshd_process(box, env, tmp_path_factory):
+    """`besip-sshd` as its own process on a loopback port; yields (port, its stderr file)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("sshd") / "stderr"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "besip_cli.ssh.server", "--datastore",
+                                 box.directory, "--listen", "127.0.0.1", "--port", str(port)],
+                                env=env, stdout=subprocess.PIPE, stderr=err)
+    assert proc.stdout.readline().startswith(b"besip-sshd listening")   # no probe connection
+    yield port, log
+    proc.terminate()
+    proc.wait(10)
+    proc.stdout.close()

@@ -20,7 +20,7 @@ if [ -f $RUN/kamailio.pid ]; then
     while kill -0 $(cat $RUN/kamailio.pid) 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
 fi
 rm -f $RUN/kamailio.pid $RUN/kamailio_ctl
-exec kamailio -f $BESIP_ROOT/etc/kamailio/kamailio.cfg -P $RUN/kamailio.pid -Y $RUN -w $RUN
+exec kamailio -f $BESIP_ROOT/etc/kamailio/kamailio.cfg -P $RUN/kamailio.pid -Y $RUN -w $RUN %(options)s
 """
 CHECK = ("i=0; while [ $i -lt 100 ]; do kamcmd -s %(run)s/kamailio_ctl core.uptime >/dev/null 2>&1"
          " && exit 0; sleep 0.05; i=$((i+1)); done; echo 'Kamailio does not answer' >&2; exit 1")
@@ -48,15 +48,17 @@ def is_free(port, address="127.0.0.1"):
 
 
 class Kamailio:
-    """Deployment settings making commits restart a private Kamailio; stop() ends it."""
+    """Deployment settings making commits restart a private Kamailio; stop() ends it.
+    SHM: its shared memory in MB (Kamailio's default is 64: a load of hundreds of calls
+    per second holds more transactions than that)."""
 
-    def __init__(self, datadir, root, run):
+    def __init__(self, datadir, root, run, shm=None):
         self.run = str(run)
         os.makedirs(self.run, exist_ok=True)
         os.makedirs(datadir, exist_ok=True)
         script = os.path.join(self.run, "restart")
         with open(script, "w") as f:
-            f.write(RESTART % {"run": self.run})
+            f.write(RESTART % {"run": self.run, "options": "-m %d" % shm if shm else ""})
         os.chmod(script, 0o755)
         with open(os.path.join(datadir, "services.toml"), "w") as f:
             f.write('root = "%s"\n[kamailio]\nreload = "%s"\ncheck = "%s"\nruntime = "%s"\n'

@@ -59,3 +59,22 @@ def test_newer_format_is_refused_clearly(besip, tmp_path, suffix):
 def test_save_into_a_directory_says_so(besip, tmp_path):
     proc = besip("configure", "save %s" % tmp_path, check=1)
     assert "%% Cannot write %s: Is a directory." % tmp_path in proc.stderr
+
+
+def test_a_script_file_is_migrated_or_refused_by_its_version(besip, tmp_path):
+    """`besip -f`: a script of format 1 runs through the migration steps (its display-name
+    with a line separator, which format 2 refuses, loses only that character); a script of
+    a newer format is refused before any line runs."""
+    old = tmp_path / "old.cfg"
+    old.write_text('configure\npbx extension 100 secret Old-pass-100 display-name "Bob\u2028Smith"\n'
+                   "commit\n", encoding="utf-8")
+    besip(file=old, check=0)
+    assert 'display-name BobSmith' in besip.show("show running-config pbx extension 100")
+    newer = tmp_path / "newer.cfg"
+    newer.write_text("! %s %d\nconfigure\nsystem hostname future\ncommit\n"
+                     % (migrations.KEY, migrations.CURRENT + 1))
+    proc = besip(file=newer, check=1)
+    assert proc.stderr == "%s: %% configuration format %d is newer than this BESIP's (%d): " \
+        "load it with a newer BESIP or save it there in format %d\n" % (
+            newer, migrations.CURRENT + 1, migrations.CURRENT, migrations.CURRENT), proc.stderr
+    assert "future" not in besip.show()

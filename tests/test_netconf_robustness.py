@@ -2,15 +2,18 @@
 many sessions. Nothing here may crash the server, leak a lock or change the datastore."""
 
 import gc
+import logging
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 import paramiko
 import pytest
 
-from netconf_fixtures import ADMIN_PW, box, connect, sshd  # noqa: F401
+from netconf_fixtures import ADMIN_PW, box, connect, sshd, sshd_process  # noqa: F401
 
 BASE = b"urn:ietf:params:xml:ns:netconf:base:1.0"
 HELLO10 = (b'<hello xmlns="%s"><capabilities><capability>urn:ietf:params:netconf:base:1.0'
@@ -88,7 +91,9 @@ def test_bad_messages_get_rpc_errors(sshd, unchanged):
         assert b'message-id="2" extra="x"' in reply          # attributes are echoed
         assert b"malformed-message" in raw.rpc(b"<get/><get/>")
         raw.chan.sendall(b'<rpc message-id="3" xmlns="urn:example:wrong"><get/></rpc>]]>]]>')
-        assert b"unknown-namespace" in raw.until(b"]]>]]>")
+        reply = raw.until(b"]]>]]>")
+        assert b"unknown-namespace" in reply and b'message-id="3"' in reply
+        assert b"<bad-namespace>urn:example:wrong</bad-namespace>" in reply
         raw.chan.sendall(b'<rpc xmlns="%s"><get/></rpc>]]>]]>' % BASE)
         assert b"missing-attribute" in raw.until(b"]]>]]>")
         assert b"operation-not-supported" in raw.rpc(b"<reboot-now/>")
@@ -108,6 +113,116 @@ def test_bad_messages_get_rpc_errors(sshd, unchanged):
         assert b"<data>" in raw.rpc(b"<get-config><source><running/></source></get-config>")
     finally:
         raw.close()                              # abrupt: no close-session, lock held
+
+
+def test_internal_error_is_an_rpc_error_and_the_session_goes_on(sshd, unchanged, monkeypatch, caplog):
+    """A bug in an operation (injected here: no known request triggers one any more)."""
+    from besip_cli.netconf import ops
+
+    def broken(nc, op, scopes):
+        raise ZeroDivisionError("division by zero")
+    monkeypatch.setitem(ops._HANDLERS, (BASE.decode(), "get"), broken)
+    raw = Raw(sshd)
+    try:
+        with caplog.at_level(logging.ERROR, logger="besip.netconf"):
+            reply = raw.rpc(b"<get/>", mid=b"7")
+        assert b'message-id="7"' in reply and b"<error-tag>operation-failed</error-tag>" in reply
+        assert b"internal error (ZeroDivisionError)" in reply and b"Traceback" not in reply
+        assert "ZeroDivisionError" in caplog.text and "Traceback" in caplog.text
+        assert b"<data>" in raw.rpc(b"<get-config><source><running/></source></get-config>")
+    finally:
+        raw.close()
+
+
+def test_hostile_values_get_errors_not_a_dropped_session(sshd, unchanged):
+    raw = Raw(sshd)
+    try:
+        deep = b"<system xmlns='urn:besip:params:xml:ns:yang:besip-system'>%s%s</system>" % (
+            b"<a>" * 400, b"</a>" * 400)
+        for op in (b"<edit-config><target><candidate/></target><default-operation>none"
+                   b"</default-operation><config>%s</config></edit-config>" % deep,
+                   b"<get-config><source><running/></source><filter>%s</filter></get-config>" % deep):
+            reply = raw.rpc(op)
+            assert b"<error-tag>too-big</error-tag>" in reply and b"nested deeper than" in reply
+        for number in (b"123456789012345678901234", b"\xc2\xb2", b"0"):
+            reply = raw.rpc(b"<kill-session><session-id>%s</session-id></kill-session>" % number)
+            assert b"<error-tag>invalid-value</error-tag>" in reply, reply
+            reply = raw.rpc(b"<commit><confirmed/><confirm-timeout>%s</confirm-timeout></commit>" % number)
+            assert b"<error-tag>invalid-value</error-tag>" in reply, reply
+        assert b"<data>" in raw.rpc(b"<get-config><source><running/></source></get-config>")
+    finally:
+        raw.close()
+
+
+def test_hello_after_white_space_or_declaration_and_a_second_hello(sshd, unchanged):
+    for before in (b"\n\n  ", b'\n<?xml version="1.0" encoding="UTF-8"?>\n'):
+        raw = Raw(sshd, before + HELLO10)
+        try:
+            assert b"<data>" in raw.rpc(b"<get-config><source><running/></source></get-config>")
+            raw.chan.sendall(b"\n" + HELLO10)          # as netconfd: the session ends
+            assert raw.closed()
+        finally:
+            raw.close()
+
+
+def test_plain_tcp_connect_logs_one_line(sshd_process):
+    port, log = sshd_process
+    start = len(log.read_bytes())
+    with socket.create_connection(("127.0.0.1", port)):
+        pass
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        sock.recv(100)
+    deadline = time.time() + 10
+    while log.read_bytes()[start:].count(b"\n") < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)
+    lines = log.read_text()[start:].splitlines()
+    assert len(lines) == 2 and "Traceback" not in log.read_text(), lines
+    assert all(line.startswith("besip-sshd: connection from 127.0.0.1 port ") for line in lines), lines
+
+
+def test_memory_returns_after_a_15_mib_message(box, env):
+    """Through `besip-netconf` (one process per session): the resident size goes back after
+    a 15 MiB request, and the 15 MiB value is not echoed back."""
+    proc = subprocess.Popen([sys.executable, "-m", "besip_cli.netconf.stdio", "--datastore",
+                             box.directory], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    received = b""
+
+    def reply():
+        nonlocal received
+        while b"]]>]]>" not in received:
+            data = os.read(proc.stdout.fileno(), 1 << 20)
+            assert data, received
+            received += data
+        message, _, received = received.partition(b"]]>]]>")
+        return message
+
+    def rss():
+        with open("/proc/%d/status" % proc.pid) as handle:
+            return int(handle.read().split("VmRSS:")[1].split()[0]) * 1024
+
+    def rpc(body):
+        proc.stdin.write(b'<rpc message-id="1" xmlns="%s">%s</rpc>]]>]]>' % (BASE, body))
+        proc.stdin.flush()
+        return reply()
+    try:
+        reply()
+        proc.stdin.write(HELLO10)
+        rpc(b"<get-config><source><running/></source></get-config>")
+        before = rss()
+        value = rpc(b"<edit-config><target><candidate/></target><config><system xmlns='urn:besip:"
+                    b"params:xml:ns:yang:besip-system'><hostname>%s</hostname></system></config>"
+                    b"</edit-config>" % (b"x" * (15 << 20)))
+        assert b"invalid-value" in value and len(value) < 2000, value[:300]
+        selectors = b"<system xmlns='urn:besip:params:xml:ns:yang:besip-system'><hostname/></system>"
+        assert b"<hostname>" in rpc(b"<get-config><source><running/></source><filter>%s</filter>"
+                                     b"</get-config>" % (selectors * 180000))
+        time.sleep(0.5)
+        assert rss() - before < 16 << 20, (before, rss())
+    finally:
+        proc.stdin.close()
+        proc.wait(10)
 
 
 def test_broken_chunked_framing_closes_session(sshd, unchanged):

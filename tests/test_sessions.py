@@ -219,3 +219,22 @@ def test_a_confirmed_commit_reverted_is_announced_at_an_idle_prompt(box, env):
                        r"back \(commit %d\)\.$" % (commit_id, commit_id + 1), timeout=20)
         assert term.wait_prompt().endswith("#")                  # the prompt is drawn again
         assert "America/Chicago" not in box.show("show running-config system timezone")
+
+
+def test_starting_besip_while_a_revert_holds_the_commit_lock_works(besip):
+    """A besip started when an expired confirmed commit is being reverted by another
+    process (here: the commit lock held) shows the configuration instead of failing."""
+    import fcntl
+    import os
+    import time
+    besip.config("system hostname base", "commit")
+    besip.config("system hostname trial", "commit confirmed 1s")
+    with open(os.path.join(besip.directory, "commit.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        time.sleep(1.5)                                   # expired, the revert cannot start
+        proc = besip("show running-config system hostname", check=0)
+        assert "system hostname" in proc.stdout
+    deadline = time.time() + 20
+    while "trial" in besip.show("show running-config system hostname") and time.time() < deadline:
+        time.sleep(0.2)
+    assert besip.show("show running-config system hostname") == "system hostname base\n"

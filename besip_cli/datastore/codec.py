@@ -3,6 +3,7 @@
 import json
 import xml.etree.ElementTree as ET
 
+from .secrets import shown_value
 from .tree import EditError, entry_key, key_tuple, ordered_keys
 
 
@@ -107,7 +108,8 @@ def _checked(check, node, text, path):
     try:
         return check(node, text)
     except ValueError as exc:
-        raise EditError('invalid value "%s" at %s: %s' % (text, "/".join(path), exc), path=path)
+        value, reason = shown_value(node, text, exc)
+        raise EditError('invalid value "%s" at %s: %s' % (value, "/".join(path), reason), path=path)
 
 
 def _json_in_container(node, value, check, path):

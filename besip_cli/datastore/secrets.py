@@ -16,6 +16,7 @@ import os
 import secrets as _random
 
 from ..fsutil import write_atomic
+from ..visible import visible
 
 PREFIX = "$9$"
 BOX = PREFIX + "2$"
@@ -25,6 +26,7 @@ PASSPHRASE_ENV = "BESIP_PASSPHRASE"
 BUCKET = 32                    # clear text is padded to a multiple of this many bytes
 _NONCE = 12
 _SALT = 16
+MASK = "*****"                 # a secret's value where an error or a history shows it
 
 
 class SecretError(ValueError):
@@ -181,3 +183,11 @@ def verify_password(text, hashed):
         warnings.simplefilter("ignore", DeprecationWarning)
         import crypt
     return hmac.compare_digest(crypt.crypt(text, hashed), hashed)
+
+
+def shown_value(node, text, exc):
+    """(TEXT, the message of EXC) as an error about the value of leaf NODE shows them: a
+    secret leaf's value masked, even inside the message; invisible characters as \\uXXXX."""
+    if getattr(node, "secret", None) and text:
+        return MASK, str(exc).replace(text, MASK)
+    return visible(text), str(exc)

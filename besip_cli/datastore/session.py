@@ -15,8 +15,10 @@ import fcntl
 import os
 import subprocess
 import sys
+import threading
 import time
 
+from .. import audit
 from .. import schema as schema_mod
 from .. import services
 from . import tree as T
@@ -325,6 +327,7 @@ class Session:
             raise DatastoreError("there is no rollback %d (%d revisions kept)" % (index, len(rows)),
                                  tag="invalid-value")
         self.replace_candidate(self.store.revision(rows[index][0]))
+        audit.rollback_loaded(self, index, rows[index][0])
 
     # ---------------------------------------------------------------- commit
 
@@ -456,6 +459,7 @@ class Session:
         else:
             self._gen["candidate"] = None
             self.refresh()
+        audit.committed(self, commit_id, comment, client or self.client)
         return commit_id
 
     def undo(self, old, comment):
@@ -539,7 +543,11 @@ class Session:
         if not pending:
             return
         if time.time() >= pending.deadline:
-            self.revert_pending()
+            try:
+                self.revert_pending()
+            except DatastoreError as exc:
+                if exc.tag != "in-use":                  # else the timer is reverting it now
+                    raise
         elif not pending.timer_pid or not alive(pending.timer_pid, pending.timer_start):
             self._spawn_timer()
 
@@ -563,6 +571,7 @@ class Session:
                     self.store.clear_pending()
             self.notices.append("commit %d was %s: the configuration was rolled back"
                                 % (commit_id, reason))
+            audit.reverted(self, commit_id, reason, self.revision)
             return True
 
     def _spawn_timer(self):
@@ -570,6 +579,7 @@ class Session:
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True,
                                 env=dict(os.environ, PYTHONPATH=_package_root()))
+        threading.Thread(target=proc.wait, daemon=True).start()     # no zombie once it ends
         with self.store.transaction():
             self.store.set_timer(proc.pid)
 

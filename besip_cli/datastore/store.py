@@ -18,6 +18,7 @@ import zlib
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .. import audit
 from .tree import entry_key
 
 FORMAT = 1
@@ -302,15 +303,20 @@ class Store:
             self.db.execute("DELETE FROM sessions WHERE id=?", (session,))
 
     def reap_sessions(self):
-        """Forget sessions whose process is gone, and the locks they held."""
+        """Forget sessions whose process is gone, and the locks they held (each such
+        lock is an audit event)."""
         if self.read_only:
             return
-        dead = [sid for sid, pid, start in
-                self.db.execute("SELECT id, pid, pid_start FROM sessions").fetchall()
-                if not alive(pid, start)]
-        for sid in dead:
-            self.db.execute("DELETE FROM locks WHERE session=?", (sid,))
+        dead = [row for row in self.db.execute("SELECT id, pid, pid_start, user, client, peer "
+                                               "FROM sessions").fetchall()
+                if not alive(row[1], row[2])]
+        for sid, pid, _start, user, client, peer in dead:
+            released = self.db.execute("DELETE FROM locks WHERE session=? RETURNING target",
+                                       (sid,)).fetchall()
             self.db.execute("DELETE FROM sessions WHERE id=?", (sid,))
+            if released:
+                audit.lock_released(self.directory, (sid, pid, user, client, peer),
+                                    sorted(target for target, in released))
 
     def sessions(self):
         """Every registered session, as SessionRows."""

@@ -20,11 +20,12 @@ MAX_ERRORS = 20
 class Problem:
     """One constraint violation: a sentence, the offending data path, the YANG app tag."""
 
-    def __init__(self, message, path=(), xpath=None, app_tag=None):
+    def __init__(self, message, path=(), xpath=None, app_tag=None, non_unique=()):
         self.message = message
         self.path = path          # data path tuple of the offender
         self.xpath = xpath        # the same as an instance-identifier, for NETCONF
         self.app_tag = app_tag
+        self.non_unique = non_unique   # data paths of the leaves a `unique` finds equal
 
     def __repr__(self):
         return "Problem(%r, %r)" % (self.message, self.path)
@@ -219,11 +220,13 @@ def _unique_and_max(schema, candidate, plan, full):
                 if None in values:
                     continue
                 if values in seen:
+                    entry = lst.path[:-1] + ((lst.name, key),)
                     problems.append(Problem(
                         "%s %s and %s have the same %s (must be unique)."
                         % (lst.name, " ".join(key_tuple(seen[values])), " ".join(key_tuple(key)),
                            " and ".join(fields)),
-                        path=lst.path[:-1] + ((lst.name, key),), app_tag="data-not-unique"))
+                        path=entry, app_tag="data-not-unique",
+                        non_unique=tuple(entry + tuple(f.split("/")) for f in fields)))
                 else:
                     seen[values] = key
     return problems

@@ -42,7 +42,11 @@ class Engine:
                                      len(data), ffi.NULL, ffi.NULL, canonical)
         if ret in (lib.LY_SUCCESS, lib.LY_EINCOMPLETE):
             return c2str(canonical[0]) if canonical[0] != ffi.NULL else text
-        raise ValueError_(self.last_error() or "invalid value")
+        message = self.last_error() or "invalid value"
+        allowed = self.snode(node).type().range()
+        if allowed and ("range" in message or "bounds" in message):
+            message += " Allowed range: %s." % allowed
+        raise ValueError_(message)
 
     def parse_errors(self, json_text):
         """Problems libyang finds parsing and validating a whole configuration (RFC 7951

@@ -5,6 +5,7 @@ containers behave as in the shell; every value goes through Session.check_value.
 """
 
 from ..datastore import tree as T
+from ..datastore.secrets import shown_value
 from .errors import RpcError
 from .xmlutil import BASE_NS, instance_id, qn, split
 
@@ -38,16 +39,19 @@ class Editor:
         return RpcError(tag, message, path=instance_id(self.schema, path), info=info, type=type)
 
     def _op(self, elem, inherited, path):
-        op = elem.get(_OP_ATTR, inherited)
+        """ELEM's operation: its `operation` attribute (in the base namespace or, as
+        netconfd takes it, unqualified), else INHERITED. Any other attribute is refused."""
+        for attr in elem.attrib:
+            ns, name = split(attr)
+            if name != "operation" or ns not in (BASE_NS, None):
+                raise RpcError("unknown-attribute", "unknown attribute %s%s" % (name, " in %s" % ns if ns else ""),
+                               path=instance_id(self.schema, path),
+                               info={"bad-attribute": name, "bad-element": split(elem.tag)[1]})
+        op = _operation(elem, inherited)
         if op not in OPERATIONS:
             raise RpcError("bad-attribute", "operation %r is not one of %s" % (op, ", ".join(OPERATIONS)),
                            path=instance_id(self.schema, path),
                            info={"bad-attribute": "operation", "bad-element": split(elem.tag)[1]})
-        for attr in elem.attrib:
-            ns, name = split(attr)
-            if ns == BASE_NS and name != "operation":
-                raise RpcError("unknown-attribute", "unknown attribute %s" % name,
-                               info={"bad-attribute": name, "bad-element": split(elem.tag)[1]})
         return op
 
     def _top(self, tree, elem, default_op):
@@ -76,20 +80,33 @@ class Editor:
             return self._remove(tree, node, path, op, exists)
         if op == "replace" and exists:
             T.delete(tree, self.schema, path)
-        if op == "none" and not exists and not _has_content(node, elem):
-            return
+        if op == "none" and not exists and not _has_content(elem):
+            return self._known(node, elem, path, ns)
         T.ensure(tree, self.schema, path)
         child_op = "merge" if op in ("replace", "create") else op
         for child_elem in elem:
-            child_ns, name = split(child_elem.tag)
-            child = node.children.get(name)
-            if child is None or not child.config or child_ns != ns:
-                raise self._error("unknown-element", "unknown element %s in %s" % (name, node.name),
-                                  path + (name,), bad=name)
+            child = self._child(node, child_elem, path, ns)
+            name = child.name
             if node.kind == "list" and name in node.keys:
                 continue
             self._guard(self._node, tree, child, child_elem, path, child_op, ns)
         T.prune(tree, self.schema, path)
+
+    def _child(self, node, elem, path, ns):
+        """The schema child of NODE that ELEM (in namespace NS, under data path PATH) is."""
+        child_ns, name = split(elem.tag)
+        child = node.children.get(name)
+        if child is None or not child.config or child_ns != ns:
+            raise self._error("unknown-element", "unknown element %s in %s" % (name, node.name),
+                              path + (name,), bad=name)
+        return child
+
+    def _known(self, node, elem, path, ns):
+        """Refuse unknown elements below ELEM, which changes nothing (operation none)."""
+        for child_elem in elem:
+            child = self._child(node, child_elem, path, ns)
+            if child.kind in ("container", "list"):
+                self._known(child, child_elem, path + (child.name,), ns)
 
     def _entry_key(self, node, elem, parent_path):
         values = {}
@@ -115,8 +132,8 @@ class Editor:
         try:
             return self.session.check_value(node, raw)
         except ValueError as exc:
-            raise self._error("invalid-value", "%s: %s" % (node.name, exc), path + (node.name,),
-                              bad=node.name)
+            raise self._error("invalid-value", "%s: %s" % (node.name, shown_value(node, raw, exc)[1]),
+                              path + (node.name,), bad=node.name)
 
     def _remove(self, tree, node, path, op, exists):
         """`delete` (data-missing when absent) or `remove` (quiet) of the node at PATH."""
@@ -159,6 +176,10 @@ class Editor:
                 raise self._error(exc.tag, str(exc), path, bad=node.name)
 
 
-def _has_content(node, elem):
+def _operation(elem, inherited):
+    return elem.get(_OP_ATTR) or elem.get("operation") or inherited
+
+
+def _has_content(elem):
     """Whether ELEM (under operation none) asks for anything below it to change."""
-    return any(child.get(_OP_ATTR, "none") != "none" or _has_content(node, child) for child in elem)
+    return any(_operation(child, "none") != "none" or _has_content(child) for child in elem)

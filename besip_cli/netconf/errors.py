@@ -1,6 +1,11 @@
 """RFC 6241 Appendix A rpc-errors: the exception every operation raises, and its XML."""
 
+import re
 import xml.etree.ElementTree as ET
+
+MAX_ECHO = 64          # characters of a client's value an error message quotes
+MAX_MESSAGE = 1024     # characters of an error message
+_QUOTED = re.compile(r'"([^"]{%d,})"' % (MAX_ECHO + 1))
 
 # Error types RFC 6241 Appendix A gives each tag when no layer is named explicitly.
 _DEFAULT_TYPE = {
@@ -17,14 +22,15 @@ _DEFAULT_TYPE = {
 
 
 class RpcError(Exception):
-    """One <rpc-error>. INFO maps error-info child names (bad-element, session-id...) to text."""
+    """One <rpc-error>. INFO maps error-info child names (bad-element, session-id...) to a
+    text, or to a list of texts (one element each)."""
 
     def __init__(self, tag, message, type=None, path=None, app_tag=None, info=None,
                  severity="error"):
         super().__init__(message)
         self.tag = tag
         self.type = type or _DEFAULT_TYPE.get(tag, "application")
-        self.message = message
+        self.message = shorten(message)
         self.path = path
         self.app_tag = app_tag
         self.info = info or {}
@@ -44,9 +50,17 @@ class RpcError(Exception):
             msg.text = self.message
         if self.info:
             info = ET.SubElement(err, "error-info")
-            for name, text in self.info.items():
-                ET.SubElement(info, name).text = str(text)
+            for name, texts in self.info.items():
+                for text in texts if isinstance(texts, list) else [texts]:
+                    ET.SubElement(info, name).text = str(text)
         return err
+
+
+def shorten(message):
+    """MESSAGE with a long quoted value (a client's oversized input) cut to its start."""
+    message = _QUOTED.sub(lambda m: '"%s..." (%d characters)' % (m.group(1)[:MAX_ECHO], len(m.group(1))),
+                          message or "")
+    return message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "..."
 
 
 class RpcErrors(Exception):

@@ -8,17 +8,35 @@ from .errors import RpcError
 from .xmlutil import split
 
 
-def subtree(data, filter_elem):
-    """A new <data> element with the parts of DATA's children that FILTER_ELEM selects."""
-    out = ET.Element(data.tag)
-    selectors = list(filter_elem)
+def subtree(data, filter_elem, schema):
+    """A new <data> element with the parts of DATA's children that FILTER_ELEM selects:
+    the union of what each selector selects (RFC 6241 6.2.5), in the data's order. A list
+    entry comes with its keys, which identify it (as netconfd does; yangcli needs them)."""
+    marks = {}
     for child in data:
-        for sel in selectors:
+        for sel in filter_elem:
             if _same(child, sel):
-                kept = _match(child, sel)
-                if kept is not None:
-                    out.append(kept)
-                    break
+                _merge(marks, _match(child, sel, schema.roots.get(split(child.tag)[1])))
+    out = ET.Element(data.tag)
+    out.extend(_copy(child, marks) for child in data if child in marks)
+    return out
+
+
+def _merge(marks, found):
+    """Add FOUND (element -> WHOLE or PART, or None) to MARKS; WHOLE wins."""
+    for elem, how in (found or {}).items():
+        if marks.get(elem) is not WHOLE:
+            marks[elem] = how
+
+
+WHOLE, PART = "whole", "part"
+
+
+def _copy(elem, marks):
+    if marks[elem] is WHOLE:
+        return copy.deepcopy(elem)
+    out = ET.Element(elem.tag, elem.attrib)
+    out.extend(_copy(child, marks) for child in elem if child in marks)
     return out
 
 
@@ -44,36 +62,39 @@ def _same(elem, sel):
     return name == sel_name and (sel_ns is None or sel_ns == ns)
 
 
-def _match(elem, sel):
-    """ELEM filtered by selector SEL (whose name already matches), or None."""
+def _match(elem, sel, node):
+    """What selector SEL (whose name already matches) selects in ELEM, an instance of
+    schema NODE (None outside our schema), as marks (element -> WHOLE or PART), or None
+    when ELEM is not selected."""
     children = list(sel)
     if not children:
         content = (sel.text or "").strip()
         if content and (elem.text or "").strip() != content:
             return None
-        return copy.deepcopy(elem)
+        return {elem: WHOLE}
     matches = [c for c in children if not len(c) and (c.text or "").strip()]
     others = [c for c in children if c not in matches]
     for m in matches:
         if not any(_same(d, m) and (d.text or "").strip() == m.text.strip() for d in elem):
             return None
-    out = ET.Element(elem.tag, elem.attrib)
     if not others:
-        out.extend(copy.deepcopy(d) for d in elem)
-        return out
-    found = False
+        return {elem: WHOLE}
+    marks, found = {}, False
+    keys = node.keys if node is not None and node.kind == "list" else ()
     for d in elem:
-        if any(_same(d, m) for m in matches):
-            out.append(copy.deepcopy(d))
+        name = split(d.tag)[1]
+        if name in keys or any(_same(d, m) for m in matches):
+            marks[d] = WHOLE
             continue
         for sel_child in others:
             if _same(d, sel_child):
-                kept = _match(d, sel_child)
-                if kept is not None:
-                    out.append(kept)
-                    found = True
-                    break
-    return out if found or matches else None
+                kept = _match(d, sel_child, node.children.get(name) if node is not None else None)
+                found = found or kept is not None
+                _merge(marks, kept)
+    if not found and not matches:
+        return None
+    marks[elem] = PART
+    return marks
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")

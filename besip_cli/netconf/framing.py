@@ -23,7 +23,7 @@ class Framer:
         self.chunked = False          # switched on after a base:1.1 hello exchange
         self.idle_timeout = None      # seconds of silence allowed between messages
         self.message_timeout = message_timeout   # ... and inside a message
-        self._buffer = b""
+        self._buffer = bytearray()
 
     def _fill(self):
         timeout = self.message_timeout if self._buffer else self.idle_timeout
@@ -40,7 +40,8 @@ class Framer:
     def _take(self, count):
         while len(self._buffer) < count:
             self._fill()
-        data, self._buffer = self._buffer[:count], self._buffer[count:]
+        data = bytes(memoryview(self._buffer)[:count])
+        self._buffer = self._buffer[count:]      # a copy: a big buffer's memory is freed
         return data
 
     def read(self):
@@ -52,7 +53,8 @@ class Framer:
         while True:
             end = self._buffer.find(EOM, start)
             if end >= 0:
-                message, self._buffer = self._buffer[:end], self._buffer[end + len(EOM):]
+                message = bytes(memoryview(self._buffer)[:end])
+                self._buffer = self._buffer[end + len(EOM):]
                 return message
             if len(self._buffer) > self.max_message:
                 raise FramingError("message larger than %d bytes" % self.max_message)
@@ -66,7 +68,7 @@ class Framer:
             while len(self._buffer) < 4:
                 self._fill()
             if self._buffer.startswith(b"\n##\n"):
-                self._buffer = self._buffer[4:]
+                del self._buffer[:4]
                 if not parts:
                     raise FramingError("end-of-chunks without a chunk")
                 return b"".join(parts)
@@ -81,7 +83,7 @@ class Framer:
             size += length
             if size > self.max_message:
                 raise FramingError("message larger than %d bytes" % self.max_message)
-            self._buffer = self._buffer[match.end():]
+            del self._buffer[:match.end()]
             parts.append(self._take(length))
 
     def write(self, message):

@@ -2,16 +2,17 @@
 session's datastore client; NACM subset: only admins may change anything."""
 
 import os
+import re
 import signal
 import xml.etree.ElementTree as ET
 
-from .. import auth
+from .. import audit, auth
 from ..auth import WRITE_ROLES
 from ..datastore import codec
 from ..datastore.secrets import SecretError
 from ..datastore.session import DatastoreError
 from ..datastore.store import StoreError
-from ..datastore.tree import EditError
+from ..datastore.tree import EditError, format_path
 from ..datastore.validate import validate as validate_tree
 from .. import services
 from . import defaults, filters, monitoring, notifications
@@ -20,11 +21,12 @@ from .errors import RpcError, RpcErrors
 from .xmlutil import BASE_NS, instance_id, qn, split, text
 
 WD_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"
+YANG_NS = "urn:ietf:params:xml:ns:yang:1"          # RFC 7950's error-info elements
 WRITES = ("edit-config", "copy-config", "delete-config", "lock", "unlock", "commit",
           "discard-changes", "cancel-commit", "kill-session")
 
 
-def dispatch(nc, op, prefixes):
+def dispatch(nc, op, scopes):
     """Run operation element OP; returns the reply body text, or None for <ok/>."""
     ns, name = split(op.tag)
     handler = _HANDLERS.get((ns, name))
@@ -36,7 +38,7 @@ def dispatch(nc, op, prefixes):
         nc.ds.refresh()
         if name != "close-session":
             _authorize(nc, name)
-        return handler(nc, op, prefixes)
+        return handler(nc, op, scopes)
     except DatastoreError as exc:
         raise _from_datastore(nc, exc)
     except StoreError as exc:          # a full or read-only data directory, damage
@@ -47,8 +49,13 @@ def dispatch(nc, op, prefixes):
         raise RpcError(exc.tag, str(exc), path=instance_id(nc.ds.schema, exc.path or ()))
 
 
+def user_role(nc):
+    """The role of NETCONF session NC's user (a local besip-netconf: the console rule)."""
+    return auth.process_role(nc.ds) if nc.local else nc.ds.role
+
+
 def _authorize(nc, name):
-    role = auth.process_role(nc.ds) if nc.local else nc.ds.role
+    role = user_role(nc)
     if role is None:
         raise RpcError("access-denied", "user %s may not use this box" % nc.user)
     if name in WRITES and role not in WRITE_ROLES:
@@ -58,8 +65,7 @@ def _authorize(nc, name):
 
 def _from_datastore(nc, exc):
     if exc.problems:
-        return RpcErrors([RpcError("operation-failed", p.message, path=p.xpath, app_tag=p.app_tag)
-                          for p in exc.problems])
+        return RpcErrors([_problem(nc.ds.schema, p) for p in exc.problems])
     info = {"session-id": exc.info["session-id"]} if "session-id" in exc.info else None
     if exc.tag in ("lock-denied", "in-use") and info is None:
         info = {"session-id": 0}
@@ -87,7 +93,7 @@ def _datastore_name(op, field, allowed):
 
 # ---------------------------------------------------------------- reading
 
-def _data_reply(nc, tree, op, prefixes, state=False):
+def _data_reply(nc, tree, op, scopes, state=False):
     mode = text(op.find("{%s}with-defaults" % WD_NS)) or "explicit"
     if mode not in defaults.MODES:
         raise RpcError("invalid-value", "with-defaults %s is not supported (%s)"
@@ -108,12 +114,12 @@ def _data_reply(nc, tree, op, prefixes, state=False):
         data = ET.fromstring(ET.tostring(data))
         kind = filt.get("type", "subtree")
         if kind == "subtree":
-            data = filters.subtree(data, filt)
+            data = filters.subtree(data, filt, nc.ds.schema)
         elif kind == "xpath":
             if not filt.get("select"):
                 raise RpcError("missing-attribute", "an xpath filter needs a select attribute",
                                info={"bad-attribute": "select", "bad-element": "filter"})
-            data = filters.xpath(data, filt.get("select"), prefixes, nc.ds.schema)
+            data = filters.xpath(data, filt.get("select"), scopes.get(filt, {}), nc.ds.schema)
         else:
             raise RpcError("bad-attribute", "filter type %s is not subtree or xpath" % kind,
                            info={"bad-attribute": "type", "bad-element": "filter"})
@@ -131,19 +137,19 @@ def _default_namespaces(elem, parent_ns):
         _default_namespaces(child, ns)
 
 
-def get_config(nc, op, prefixes):
+def get_config(nc, op, scopes):
     source, _ = _datastore_name(op, "source", ("running", "candidate"))
-    return _data_reply(nc, getattr(nc.ds, source), op, prefixes)
+    return _data_reply(nc, getattr(nc.ds, source), op, scopes)
 
 
-def get(nc, op, prefixes):
+def get(nc, op, scopes):
     """Running plus the `config false` data of the services' state hooks (a program that
     does not answer reports nothing) and the NETCONF monitoring state."""
     tree = services.merged(nc.ds.running, services.operational_state(nc.ds.directory))
-    return _data_reply(nc, tree, op, prefixes, state=True)
+    return _data_reply(nc, tree, op, scopes, state=True)
 
 
-def get_schema(nc, op, _prefixes):
+def get_schema(nc, op, _scopes):
     data = ET.Element("data", {"xmlns": monitoring.MON_NS})
     data.text = monitoring.get_schema(nc.ds, op)
     return ET.tostring(data, encoding="unicode")
@@ -151,7 +157,7 @@ def get_schema(nc, op, _prefixes):
 
 # ---------------------------------------------------------------- writing
 
-def edit_config(nc, op, _prefixes):
+def edit_config(nc, op, _scopes):
     _datastore_name(op, "target", ("candidate",))
     default_op = text(_child(op, "default-operation")) or "merge"
     if default_op not in ("merge", "replace", "none"):
@@ -174,7 +180,7 @@ def edit_config(nc, op, _prefixes):
             tree.clear()
         editor.apply(tree, list(config), "merge" if default_op == "replace" else default_op)
         if test_option == "test-only":
-            _raise_problems(validate_tree(nc.ds.schema, nc.ds.engine, nc.ds.running, tree))
+            _raise_problems(nc.ds.schema, validate_tree(nc.ds.schema, nc.ds.engine, nc.ds.running, tree))
             raise _TestOnly
     try:
         nc.ds.edit(change)
@@ -188,10 +194,28 @@ class _TestOnly(Exception):
     """Leaves the candidate untouched after a successful test-only edit."""
 
 
-def _raise_problems(problems):
+def _raise_problems(schema, problems):
     if problems:
-        raise RpcErrors([RpcError("operation-failed", p.message, path=p.xpath, app_tag=p.app_tag)
-                         for p in problems])
+        raise RpcErrors([_problem(schema, p) for p in problems])
+
+
+_MANDATORY = re.compile(r'^Mandatory node "([\w.-]+)" instance does not exist')
+
+
+def _problem(schema, problem):
+    """The rpc-error of a validation problem: the error-path is written with our declared
+    prefixes; a missing mandatory leaf is named in the path and in bad-element, and the
+    entry it lies in in the message (libyang names only the schema node); a `unique`
+    violation lists the equal leaves as non-unique (RFC 7950 15.1)."""
+    path, info, message = problem.path, {}, problem.message
+    missing = _MANDATORY.match(message)
+    if missing:
+        path, info["bad-element"] = path + (missing.group(1),), missing.group(1)
+        message = "%s: %s" % (format_path(problem.path), message)
+    if problem.non_unique:
+        info["{%s}non-unique" % YANG_NS] = [instance_id(schema, leaf) for leaf in problem.non_unique]
+    return RpcError("operation-failed", message, path=instance_id(schema, path) if path else problem.xpath,
+                    app_tag=problem.app_tag, info=info)
 
 
 def _source_tree(nc, op):
@@ -203,49 +227,49 @@ def _source_tree(nc, op):
     return tree
 
 
-def copy_config(nc, op, _prefixes):
+def copy_config(nc, op, _scopes):
     _datastore_name(op, "target", ("candidate",))
     nc.ds.replace_candidate(_source_tree(nc, op))
 
 
-def delete_config(nc, op, _prefixes):
+def delete_config(nc, op, _scopes):
     name, _ = _datastore_name(op, "target", ("running", "candidate"))
     raise RpcError("operation-failed", "the %s datastore cannot be deleted (no startup datastore here)"
                    % name, info={"bad-element": name})
 
 
-def validate(nc, op, _prefixes):
+def validate(nc, op, _scopes):
     tree = _source_tree(nc, op)
-    _raise_problems(validate_tree(nc.ds.schema, nc.ds.engine, nc.ds.running, tree))
+    _raise_problems(nc.ds.schema, validate_tree(nc.ds.schema, nc.ds.engine, nc.ds.running, tree))
 
 
-def lock(nc, op, _prefixes):
+def lock(nc, op, _scopes):
     name, _ = _datastore_name(op, "target", ("running", "candidate"))
     nc.ds.lock(name)
 
 
-def unlock(nc, op, _prefixes):
+def unlock(nc, op, _scopes):
     name, _ = _datastore_name(op, "target", ("running", "candidate"))
     nc.ds.unlock(name)
 
 
-def discard_changes(nc, _op, _prefixes):
+def discard_changes(nc, _op, _scopes):
     nc.ds.discard()
 
 
-def commit(nc, op, _prefixes):
+def commit(nc, op, _scopes):
     confirmed = _child(op, "confirmed") is not None
-    timeout = text(_child(op, "confirm-timeout")) or "600"
-    if not timeout.isdigit() or not int(timeout):
-        raise RpcError("invalid-value", "confirm-timeout must be a positive number of seconds",
+    timeout = _uint32(text(_child(op, "confirm-timeout")) or "600")
+    if not timeout:
+        raise RpcError("invalid-value", "confirm-timeout must be 1..4294967295 seconds",
                        info={"bad-element": "confirm-timeout"})
     persist = text(_child(op, "persist")) or None
     persist_id = text(_child(op, "persist-id")) or None
-    nc.ds.commit(confirmed=int(timeout) if confirmed else None, persist=persist,
+    nc.ds.commit(confirmed=timeout if confirmed else None, persist=persist,
                  persist_id=persist_id)
 
 
-def cancel_commit(nc, op, _prefixes):
+def cancel_commit(nc, op, _scopes):
     persist_id = text(_child(op, "persist-id")) or None
     pending = nc.ds.pending()
     if not pending:
@@ -261,17 +285,20 @@ def cancel_commit(nc, op, _prefixes):
 
 # ---------------------------------------------------------------- sessions
 
-def close_session(_nc, _op, _prefixes):
+def close_session(_nc, _op, _scopes):
     return None
 
 
-def kill_session(nc, op, _prefixes):
+def kill_session(nc, op, _scopes):
     from .server import live_session
     target = text(_child(op, "session-id"))
-    if not target.isdigit():
+    if not target:
         raise RpcError("missing-element", "kill-session needs a session-id",
                        info={"bad-element": "session-id"})
-    sid = int(target)
+    sid = _uint32(target)
+    if not sid:
+        raise RpcError("invalid-value", "session-id must be 1..4294967295",
+                       info={"bad-element": "session-id"})
     if sid == nc.id:
         raise RpcError("invalid-value", "a session cannot kill itself; use close-session",
                        info={"bad-element": "session-id"})
@@ -290,10 +317,18 @@ def kill_session(nc, op, _prefixes):
             os.kill(row[3], signal.SIGTERM)
         except OSError:
             pass
+    audit.killed(nc.ds, row, [lock[0] for lock in nc.ds.store.locks() if lock[1] == sid])
     nc.ds.store.close_session(sid)      # its locks die with it
 
 
-def create_subscription(nc, op, _prefixes):
+def _uint32(digits):
+    """The value of DIGITS as a uint32 (the type of session-id and confirm-timeout), or 0."""
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 10:
+        return 0
+    return int(digits) if int(digits) < 1 << 32 else 0
+
+
+def create_subscription(nc, op, _scopes):
     notifications.subscribe(nc, op)
 
 

@@ -3,11 +3,17 @@
 Every transport (the stdio subsystem, the built-in SSH server) calls `serve`. The
 datastore session is closed however the NETCONF session ends, so its locks die with it,
 and a confirmed commit it made without `persist` is rolled back (RFC 6241 8.4.1).
+Every request gets a reply: an unexpected exception becomes an operation-failed (its
+traceback goes to the log), never a dropped session.
 """
 
+import ctypes
+import gc
+import logging
 import threading
 import xml.etree.ElementTree as ET
 
+from .. import audit
 from ..datastore.session import Session
 from . import monitoring, ops
 from .errors import RpcError, RpcErrors
@@ -17,6 +23,9 @@ from .xmlutil import BASE_NS, parse, split
 HELLO_TIMEOUT = 60.0          # seconds a new client has to send its hello
 MESSAGE_TIMEOUT = 60.0        # seconds of silence allowed in the middle of a message
 BASE11 = "urn:ietf:params:netconf:base:1.1"
+BIG_MESSAGE = 1 << 20         # bytes; after such a message the freed memory goes back to the OS
+
+log = logging.getLogger("besip.netconf")
 
 _live = {}                    # datastore session id -> NetconfSession of this process
 _live_lock = threading.Lock()
@@ -53,6 +62,7 @@ class NetconfSession:
             _live[self.id] = self
         try:
             self._hello()
+            audit.login(self.ds, ops.user_role(self), "netconf")
             while not self.closed.is_set():
                 try:
                     message = self.framer.read()
@@ -60,8 +70,13 @@ class NetconfSession:
                     self._reply_error({}, RpcError("malformed-message", "broken framing: %s" % exc, type="rpc"))
                     break
                 self.handle(message)
+                if len(message) > BIG_MESSAGE:
+                    message = None          # the request's objects are gone now
+                    _return_memory()
         except (EOFError, OSError, SessionEnd):
             pass
+        except Exception:                   # a bug outside any request: end cleanly, logged
+            log.exception("session %d (%s): internal error", self.id, self.user)
         finally:
             self.end()
 
@@ -71,7 +86,7 @@ class NetconfSession:
                   '</capabilities><session-id>%d</session-id></hello>' % (BASE_NS, caps, self.id))
         self.framer.idle_timeout = self.hello_timeout
         try:
-            root, _prefixes = parse(self.framer.read())
+            root, _scopes = parse(self.framer.read())
         except (RpcError, FramingError):
             raise SessionEnd
         self.framer.idle_timeout = None
@@ -102,36 +117,44 @@ class NetconfSession:
     # ---------------------------------------------------------------- RPCs
 
     def handle(self, message):
+        attrs = {}
         try:
-            root, prefixes = parse(message)
-        except RpcError as exc:
-            return self._reply_error({}, exc)
-        attrs = {k: v for k, v in root.attrib.items() if not k.startswith("{")}
-        if root.tag != "{%s}rpc" % BASE_NS:
-            ns, name = split(root.tag)
-            tag = "unknown-namespace" if name == "rpc" else "malformed-message"
-            return self._reply_error(attrs, RpcError(tag, "expected <rpc> in %s, got <%s>" % (BASE_NS, name),
-                                                     type="rpc", info={"bad-element": name}))
-        if "message-id" not in attrs:
-            return self._reply_error(attrs, RpcError("missing-attribute", "<rpc> needs a message-id",
-                                                     type="rpc", info={"bad-attribute": "message-id",
-                                                                       "bad-element": "rpc"}))
-        if len(root) != 1:
-            return self._reply_error(attrs, RpcError("malformed-message", "<rpc> must hold exactly one operation",
-                                                     type="rpc"))
-        op = root[0]
-        try:
-            body = ops.dispatch(self, op, prefixes)
+            root, scopes = parse(message)
+            attrs = {k: v for k, v in root.attrib.items() if not k.startswith("{")}
+            op = self._operation(root, attrs)
+            body = ops.dispatch(self, op, scopes)
         except RpcErrors as exc:
             return self._reply_errors(attrs, exc.errors)
         except RpcError as exc:
             return self._reply_error(attrs, exc)
-        if body is None:
-            self._reply(attrs, "<ok/>")
-        else:
-            self._reply(attrs, body)
-        if split(op.tag)[1] == "close-session" and split(op.tag)[0] == BASE_NS:
+        except SessionEnd:
+            raise
+        except Exception as exc:            # a bug: the client still gets its reply
+            log.exception("session %d (%s): internal error", self.id, self.user)
+            return self._reply_error(attrs, RpcError(
+                "operation-failed", "internal error (%s), logged by the server" % type(exc).__name__))
+        self._reply(attrs, "<ok/>" if body is None else body)
+        if split(op.tag) == (BASE_NS, "close-session"):
             raise SessionEnd
+
+    def _operation(self, root, attrs):
+        """The operation element of message ROOT (an <rpc> with ATTRS), else an RpcError."""
+        if root.tag == "{%s}hello" % BASE_NS:     # as netconfd: a second hello ends the session
+            log.warning("session %d (%s): a second <hello>, session closed", self.id, self.user)
+            raise SessionEnd
+        if root.tag != "{%s}rpc" % BASE_NS:
+            ns, name = split(root.tag)
+            message = "expected <rpc> in %s, got <%s>" % (BASE_NS, name)
+            if name == "rpc":
+                raise RpcError("unknown-namespace", message, type="rpc",
+                               info={"bad-element": name, "bad-namespace": ns or ""})
+            raise RpcError("malformed-message", message, type="rpc", info={"bad-element": name})
+        if "message-id" not in attrs:
+            raise RpcError("missing-attribute", "<rpc> needs a message-id", type="rpc",
+                           info={"bad-attribute": "message-id", "bad-element": "rpc"})
+        if len(root) != 1:
+            raise RpcError("malformed-message", "<rpc> must hold exactly one operation", type="rpc")
+        return root[0]
 
     def _reply(self, attrs, body):
         head = "".join(' %s="%s"' % (k, _esc(v).replace('"', "&quot;")) for k, v in attrs.items())
@@ -153,6 +176,15 @@ class NetconfSession:
         connection; this session's own thread then ends it."""
         if self.abort:
             self.abort()
+
+
+def _return_memory():
+    """Give the memory a big message took back to the operating system (glibc keeps freed
+    blocks of its heap otherwise: the resident size would stay at the peak)."""
+    gc.collect()
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)     # glibc only (not musl)
+    if trim is not None:
+        trim(0)
 
 
 def live_session(session_id):

@@ -24,22 +24,39 @@ def split(tag):
     return None, tag
 
 
+MAX_DEPTH = 64       # element nesting a request may use (our schema needs about a dozen)
+
+
 def parse(data):
-    """The root element of message DATA and every prefix -> namespace declared in it.
-    DTDs, entities and external references are refused (malformed-message)."""
-    prefixes = {}
+    """The root element of message DATA, and the prefix -> namespace bindings in scope at
+    each element that has a `select` attribute (an XPath filter: innermost bindings win).
+    White space before the message is skipped. DTDs, entities and external references are
+    refused (malformed-message), and so is nesting deeper than MAX_DEPTH (too-big)."""
+    scopes = {}
+    stack = [{}]
+    declared = {}
     root = None
     try:
-        for event, item in iterparse(io.BytesIO(data), events=("start-ns", "start"),
+        for event, item in iterparse(io.BytesIO(data.lstrip()), events=("start-ns", "start", "end"),
                                      forbid_dtd=True):
             if event == "start-ns":
-                prefixes.setdefault(item[0], item[1])
-            elif root is None:
-                root = item
+                declared[item[0]] = item[1]
+            elif event == "start":
+                stack.append({**stack[-1], **declared} if declared else stack[-1])
+                declared = {}
+                if len(stack) > MAX_DEPTH + 1:
+                    raise RpcError("too-big", "XML nested deeper than %d levels" % MAX_DEPTH,
+                                   type="rpc")
+                if root is None:
+                    root = item
+                if "select" in item.attrib:
+                    scopes[item] = stack[-1]
+            else:
+                stack.pop()
     except (ET.ParseError, DefusedXmlException, UnicodeError) as exc:
         raise RpcError("malformed-message", "malformed XML: %s" % (str(exc) or type(exc).__name__),
                        type="rpc")
-    return root, prefixes
+    return root, scopes
 
 
 def text(elem):

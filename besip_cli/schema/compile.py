@@ -15,6 +15,7 @@ HINTS = {
     "domain-name": "DOMAIN",
     "port-number": "<0-65535>",
     "date-and-time": "YYYY-MM-DDThh:mm:ssZ",
+    "sip-secret": "<string, 8-64 chars>",     # what a user types; `$9$` tokens are longer
 }
 
 

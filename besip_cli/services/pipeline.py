@@ -16,10 +16,12 @@ def run_command(command, settings, service, what):
         return
     env = dict(os.environ, BESIP_ROOT=settings.root, BESIP_SERVICE=service)
     # Output goes to a file, not a pipe: a daemon the command starts keeps its pipes open.
+    # Its own session: a Ctrl-C on the shell's terminal must not kill it mid-reload.
     with tempfile.TemporaryFile() as output:
         try:
             proc = subprocess.run(["sh", "-c", command], stdin=subprocess.DEVNULL, stdout=output,
-                                  stderr=subprocess.STDOUT, env=env, timeout=COMMAND_TIMEOUT)
+                                  stderr=subprocess.STDOUT, env=env, timeout=COMMAND_TIMEOUT,
+                                  start_new_session=True)
         except subprocess.TimeoutExpired:
             raise ServiceError("%s %s timed out after %d s: %s" % (service, what, COMMAND_TIMEOUT, command))
         output.seek(0)

@@ -4,6 +4,8 @@ Nothing here knows the command language: the text before the cursor is parsed ex
 Enter would parse it, and the parser says what it needed when the line ran out.
 """
 
+import textwrap
+
 from prompt_toolkit.completion import Completer, Completion
 from prompt_toolkit.lexers import Lexer
 from prompt_toolkit.utils import get_cwidth
@@ -77,8 +79,25 @@ def help_lines(interp, text, width=80, indent=0):
     if not found.options:
         return ["% Unrecognized command"]
     column = min(max(len(w) for w, _ in found.options), 28)
-    return [("  %-*s  %s" % (column, word, text)).rstrip()[:max(width - 1, 20)]
-            for word, text in found.options]
+    lines = []
+    for word, text in found.options:
+        start = 2 + max(column, len(word)) + 2
+        if start + len(text) < width:                     # most lines: nothing to wrap
+            lines.append(("  %-*s  %s" % (column, word, text)).rstrip())
+            continue
+        wrapped = textwrap.wrap(text, max(width - 1 - start, 20)) or [""]
+        lines.append(("  %-*s  %s" % (column, word, wrapped[0])).rstrip())
+        lines.extend(" " * (2 + column + 2) + more for more in wrapped[1:])
+    return lines
+
+
+def columns(words, width):
+    """WORDS in columns filling WIDTH, sorted down each column (as readline lists them)."""
+    size = min(width, max(get_cwidth(w) for w in words) + 1)
+    count = max(1, width // size)
+    rows = -(-len(words) // count)
+    return ["".join(w + " " * (size - get_cwidth(w)) for w in words[r::rows]).rstrip()
+            for r in range(rows)]
 
 
 class ShellCompleter(Completer):
@@ -106,7 +125,8 @@ class ErrorLexer(Lexer):
     def lex_document(self, document):
         text = document.text
         if self._last[0] != text:
-            self._last = (text, first_error(self.interp, text) if "\n" not in text else None)
+            # a trailing ? is the help just asked for, shown on the line it was asked on
+            self._last = (text, first_error(self.interp, text.rstrip("?")) if "\n" not in text else None)
         pos = self._last[1]
 
         def line(number):

@@ -6,10 +6,8 @@ a value, leaf-lists take a value (added) or `[ v1 v2 ]` (replaced); after a leaf
 leaves of the same level may follow on the line.
 """
 
-import unicodedata
-
 from ..datastore import tree as T
-from ..datastore.secrets import verify_password
+from ..datastore.secrets import shown_value, verify_password
 from .tokens import CR, ParseError
 
 
@@ -80,14 +78,9 @@ def _checked(session, leaf, text):
     try:
         return session.check_value(leaf, text)
     except ValueError as exc:
+        value, reason = shown_value(leaf, text, exc)
         raise ValueError('invalid value "%s" for %s: %s (expected %s)'
-                         % (_visible(text), leaf.name, exc, leaf.type.hint or leaf.type.base))
-
-
-def _visible(text):
-    """TEXT with control, format and line-separator characters written as \\uXXXX."""
-    return "".join("\\u%04x" % ord(ch) if unicodedata.category(ch)[0] == "C"
-                   or unicodedata.category(ch) in ("Zl", "Zp") else ch for ch in text)
+                         % (value, leaf.name, reason, leaf.type.hint or leaf.type.base))
 
 
 def parse_set(tk, session, ctx):

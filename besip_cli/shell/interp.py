@@ -7,7 +7,7 @@ interactive shell. Output goes to `out`; errors are raised as CliError.
 import os
 import time
 
-from .. import __version__
+from .. import __version__, audit
 from ..datastore import codec
 from ..datastore import tree as T
 from ..datastore import migrations
@@ -15,10 +15,12 @@ from ..datastore.secrets import SecretError
 from ..datastore.session import DatastoreError
 from ..datastore.store import StoreError
 from ..fsutil import write_atomic
+from ..schema import defaults
 from . import masking, pipes, printer, security
 from .config import (Context, apply_ops, in_enclosing_modes, parse_delete, parse_set,
                      parse_show_path)
 from .lexer import LexError, split_pipes, tokenize
+from .sweeping import sweeping
 from .tokens import CR, Need, ParseError, Tokens
 
 EXEC_VERBS = {
@@ -28,6 +30,7 @@ EXEC_VERBS = {
     "clear": "Clear operational state (the IPS's bans)",
     "exit": "Leave the shell",
     "quit": "Leave the shell",
+    "help": "How to use the shell, and the commands of this mode",
 }
 CONFIG_VERBS = {
     "commit": "Make the candidate configuration running",
@@ -42,6 +45,7 @@ CONFIG_VERBS = {
     "end": "Leave configuration mode",
     "top": "Go to the top of configuration mode",
     "do": "Run an exec-mode command",
+    "help": "How to use the shell, and the commands of this mode",
 }
 CONFIGURE = {
     "private": "Edit a candidate of this session's own (the default)",
@@ -49,15 +53,27 @@ CONFIGURE = {
     "exclusive": "Edit a private candidate; nobody else may commit meanwhile",
     "shared": "Edit the shared candidate (the one NETCONF edits)",
 }
+HELP = """\
+Type ? for the words that may come next (glued to a word: the words it starts), Tab to
+complete a word. Keywords may be shortened to any unique prefix: sh run = show running-config.
+Ctrl-C cancels the line, Ctrl-Z (configuration mode) runs it and leaves, Up/Down and Ctrl-R
+recall earlier lines.
+After any show: | include RE, exclude RE, begin RE, section RE, count [RE], display
+xml|json|set, details, save FILE, no-more (chained left to right).
+Commands of this mode:"""
 SHOW_EXEC = {
     "running-config": "The running configuration",
-    "configuration": "Commit history, changes and configuration sessions",
+    "configuration": "The candidate configuration; commit history, changes and sessions",
     "version": "The software version",
     "users": "Who is logged in: the sessions of every front-end",
     "history": "The commands typed in this session",
     "pbx": "Registrations and calls of the running PBX",
+    "log": "The audit trail: logins, commits, rollbacks, lock breaks",
     "security": "The IPS's blocked sources",
 }
+PBX_STATE = {"registrations": "Phones registered to Kamailio",
+             "calls": "Calls in progress through Kamailio"}
+FULL = {"full-configuration": "The whole candidate configuration, from the top"}
 COMPARE = {"compare": "Differences to the running configuration"}
 TERMINAL = {"length": "Lines per page (0: no paging)", "width": "Characters per line"}
 SHOW_CONFIGURATION = {
@@ -91,9 +107,11 @@ class Interpreter:
         self.on_configure = None    # called when configuration mode is entered
         self.on_leave = None        # asks what to do with uncommitted changes on leaving it
         self.on_confirmed = None    # called with the id of a confirmed commit made here
+        self.confirm = None         # asks QUESTION, True for yes (interactive shell only)
         self.history = []           # the command lines of this session, secrets masked
         self.secret_names = masking.secret_names(self.schema)
         self.terminal = {}          # terminal length / width as the user set them
+        self.pipe_extra = None      # stages the show being parsed adds (| compare)
 
     # ---------------------------------------------------------------- prompt
 
@@ -127,6 +145,7 @@ class Interpreter:
             else:
                 self._config(command, stages, line)
         except ParseError as exc:
+            exc.text = masking.mask(exc.text, self.secret_names)     # an ambiguous word's line
             raise CliError(exc.message(), exc.pos if exc.kind == "invalid" else None,
                            [exc.detail] if exc.detail else [])
         except DatastoreError as exc:
@@ -142,6 +161,7 @@ class Interpreter:
         """What may follow LINE, as execute() parses it: raises Need, or ParseError/LexError.
         PARTIAL, the word being typed after LINE, lets long option lists be cut early."""
         command, stages = split_pipes(tokenize(line))
+        self.pipe_extra = None
         try:
             if self.mode is None:
                 self._exec(Tokens(command, line, True, partial), [], line)
@@ -156,12 +176,24 @@ class Interpreter:
                 raise ParseError("incomplete")
         if not self._shows(command):
             raise ParseError("invalid", line.index("|"))
-        extra = COMPARE if self.mode is not None else None
-        pipes.parse(stages[:-1], line, extra=extra)
+        extra = self.pipe_extra
+        if pipes.saved_to(pipes.parse(stages[:-1], line, extra=extra)) is not None:
+            raise ParseError("invalid", stages[-1][0].pos if stages[-1] else len(line.rstrip()),
+                             detail="'save' must be the last modifier")
         try:
             pipes.parse(stages[-1:], line, completing=True, extra=extra)
         except Need as need:
             raise Need(_pipeable(need.options))
+
+    def may_commit(self, line):
+        """Whether LINE may commit: `commit`, or leaving configuration mode (which may ask)."""
+        if self.mode is None:
+            return False
+        try:
+            command, _stages = split_pipes(tokenize(line))
+            return Tokens(command).try_keyword(CONFIG_VERBS) in ("commit", "end", "exit")
+        except (LexError, ParseError):
+            return False
 
     def _shows(self, command):
         """Whether COMMAND is a show (whose output pipes may filter)."""
@@ -208,6 +240,8 @@ class Interpreter:
             self._show_exec(tk, stages, line)
         elif verb == "clear":
             self._emit(self._ips(security.clear, tk), stages, line)
+        elif verb == "help":
+            self._help(EXEC_VERBS, tk, stages)
         elif verb == "terminal":
             what = tk.keyword(TERMINAL)
             limit = 512 if what == "length" else 1024
@@ -220,6 +254,7 @@ class Interpreter:
             raise Leave()
 
     def _show_exec(self, tk, stages, line):
+        self.pipe_extra = None
         what = tk.keyword(SHOW_EXEC)
         if what == "running-config":
             portable = self._portable_word(tk)
@@ -238,8 +273,7 @@ class Interpreter:
         elif what == "security":
             self._emit(self._ips(security.show, tk), stages, line)
         elif what == "pbx":
-            kind = tk.keyword({"registrations": "Phones registered to Kamailio",
-                               "calls": "Calls in progress through Kamailio"})
+            kind = tk.keyword(PBX_STATE)
             tk.end()
             from ..services import ServiceError, operational_state, state
             try:
@@ -247,14 +281,19 @@ class Interpreter:
             except ServiceError as exc:
                 raise CliError("%% PBX state unavailable: %s" % exc)
             self._emit(lines, stages, line)
+        elif what == "log":
+            tk.keyword({"audit": "Logins, failed logins, commits, rollbacks, lock breaks"})
+            tk.end()
+            self._emit(self._audit_log(), stages, line)
         else:
-            sub = tk.keyword(SHOW_CONFIGURATION)
-            if sub == "sessions":
+            sub = tk.keyword(dict(self.schema.keywords, **SHOW_CONFIGURATION), optional=True)
+            if sub not in SHOW_CONFIGURATION:
+                tk.i -= sub is not None
+                self._show_candidate(Context(), tk, stages, line)
+            elif sub == "sessions":
                 tk.end()
                 self._emit(self._sessions(), stages, line)
-                return
-            kind = tk.keyword({"list": "One line per commit", "changes": "What a commit changed"})
-            if kind == "list":
+            elif tk.keyword({"list": "One line per commit", "changes": "What a commit changed"}) == "list":
                 tk.end()
                 self._emit(self._commit_list(), stages, line)
             else:
@@ -299,6 +338,15 @@ class Interpreter:
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)), pid))
         return lines
 
+    def _audit_log(self):
+        lines = ["%-19s %-12s %-14s %-22s %-12s %s" % ("Time", "User", "Client", "From", "Event",
+                                                      "Detail")]
+        for when, user, client, peer, event, detail in audit.events(self.session.directory):
+            lines.append("%-19s %-12s %-14s %-22s %-12s %s" % (
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)), user, client,
+                peer or "-", event, detail))
+        return lines
+
     def _sessions(self):
         store = self.session.store
         with store.transaction():
@@ -326,9 +374,23 @@ class Interpreter:
 
     def _emit(self, lines, stages, line):
         parsed = pipes.parse(stages, line)
-        if pipes.output_format(parsed) != "cli":
-            raise CliError("% 'display' applies to configuration output only.")
-        self._write(pipes.filter_lines(lines, parsed))
+        for name, _arg in parsed:
+            if name in ("display", "details"):
+                raise CliError("%% '%s' applies to configuration output only." % name)
+        self._output(lines, parsed)
+
+    def _output(self, lines, parsed):
+        """LINES through the PARSED pipes, to the screen or (| save FILE) to a file."""
+        lines = pipes.filter_lines(lines, parsed)
+        filename = pipes.saved_to(parsed)
+        if filename is None:
+            self._write(lines)
+            return
+        try:
+            write_atomic(os.path.expanduser(filename), "".join(l + "\n" for l in lines), 0o600)
+        except OSError as exc:
+            raise CliError("%% Cannot write %s: %s." % (filename, exc.strerror))
+        self.out.write("Saved %d line%s to %s\n" % (len(lines), "s" * (len(lines) != 1), filename))
 
     @staticmethod
     def _portable_word(tk):
@@ -353,12 +415,17 @@ class Interpreter:
 
     def _show_tree(self, data, path, parsed, portable=False):
         """DATA under PATH as PARSED asks; a whole portable export states its format version."""
+        if any(name == "details" for name, _arg in parsed):
+            data = defaults.filled(data, self.schema.roots)
         data = printer.subtree(self.schema, data, path)
+        if path and not data:
+            self.out.write("% No entries found.\n")
+            return
         fmt = pipes.output_format(parsed)
         lines = self._render(data, fmt, portable)
         if portable and not path:
             lines = migrations.stamp("\n".join(lines), fmt).split("\n")
-        self._write(pipes.filter_lines(lines, parsed))
+        self._output(lines, parsed)
 
     # ---------------------------------------------------------------- configuration mode
 
@@ -388,6 +455,10 @@ class Interpreter:
         path, value = parse_delete(tk, self.session, ctx)
         self._no_pipes(stages)
         self.mode = ctx
+        swept = self.confirm and value is None and sweeping(self.schema, self.session.candidate, path)
+        if swept and not self.confirm("Delete %s? [yes/no] (no): " % swept):
+            self.out.write("% Nothing was deleted.\n")
+            return
         found = []
         self.session.edit(lambda tree: found.append(T.delete(tree, self.schema, path, value)))
         if not found[0]:
@@ -462,13 +533,38 @@ class Interpreter:
                        "'commit' to apply.\n" % index)
 
     def _cfg_show(self, ctx, tk, stages, line):
+        """`show [PATH]`: the candidate here; `show full-configuration [PATH]`: from the top;
+        the exec-mode shows (running-config, pbx registrations, ...) work too, as in IOS-XR
+        and ConfD."""
+        self.pipe_extra = COMPARE
+        statements = ctx.keywords(self.schema)
+        exec_words = {w: h for w, h in SHOW_EXEC.items() if w not in statements}
+        start = tk.i
+        word = tk.keyword(dict(statements, **exec_words, **FULL), optional=True, cr=True)
+        if word in exec_words or word == "pbx" and ctx.node is None and \
+                tk.try_keyword(dict(self.schema.roots["pbx"].keywords, **PBX_STATE)) in PBX_STATE:
+            tk.i = start
+            self._show_exec(tk, stages, line)
+            return
+        tk.i = start + (word in FULL)
+        try:
+            self._show_candidate(Context() if word in FULL else ctx, tk, stages, line, compare=True)
+        except Need as need:
+            if word == "pbx" and ctx.node is None and len(tk.tokens) == start + 1:
+                words = [option for option in need.options if option[0] != CR]
+                raise Need(sorted(words + list(PBX_STATE.items())) + [(CR, "")])
+            raise
+
+    def _show_candidate(self, ctx, tk, stages, line, compare=False):
+        """The candidate from CTX down the path in TK; COMPARE allows `| compare`."""
+        self.pipe_extra = COMPARE if compare else None
         path, _node = parse_show_path(tk, self.schema, ctx, self.session.candidate)
         tk.end()
-        parsed = pipes.parse(stages, line, extra=COMPARE)
+        parsed = pipes.parse(stages, line, extra=COMPARE if compare else None)
         if parsed and parsed[0][0] == "compare":
             old = self._compare_base(Tokens(stages[0][1:], line))
             lines = printer.compare(self.schema, old, self.session.candidate, self.session.concealer())
-            self._write(pipes.filter_lines(lines, parsed[1:]))
+            self._output(lines, parsed[1:])
             return
         self._show_tree(self.session.candidate, path, parsed)
 
@@ -522,11 +618,12 @@ class Interpreter:
                 ctx = self._load_statement(scratch, ctx, raw)
             except LexError as exc:
                 raise CliError("%% %s:%d: Invalid input detected at '^' marker." % (filename, number),
-                               details=_marked(raw, exc.pos) + [str(exc)])
+                               details=self._marked(raw, exc.pos) + [str(exc)])
             except ParseError as exc:
                 pos = exc.pos if exc.kind == "invalid" else None
+                exc.text = masking.mask(exc.text, self.secret_names)
                 raise CliError("%% %s:%d: %s" % (filename, number, exc.message()[2:]),
-                               details=_marked(raw, pos) + ([exc.detail] if exc.detail else []))
+                               details=self._marked(raw, pos) + ([exc.detail] if exc.detail else []))
         return scratch
 
     def _load_statement(self, scratch, ctx, raw):
@@ -541,6 +638,12 @@ class Interpreter:
             apply_ops(scratch, self.schema, ops)
             return entered or mode
         return in_enclosing_modes(ctx, tokens[0].pos, attempt)
+
+    def _marked(self, line, pos):
+        """LINE of a loaded file as an error shows it: indented, its secrets masked, a caret
+        under column POS."""
+        line, pos = masking.mask_at(line, self.secret_names, pos)
+        return ["  " + line.rstrip()] + (["  " + " " * pos + "^"] if pos is not None else [])
 
     def _cfg_save(self, ctx, tk, stages, line):
         filename = tk.value("<file>", "File name (.xml and .json save in those formats)")
@@ -589,6 +692,15 @@ class Interpreter:
         tk.end()
         self.mode = Context()
 
+    def _cfg_help(self, ctx, tk, stages, line):
+        self._help(dict(CONFIG_VERBS, **{"STATEMENT": "Set a value or enter a sub-mode (? lists them)"}),
+                   tk, stages)
+
+    def _help(self, verbs, tk, stages):
+        tk.end()
+        self._no_pipes(stages)
+        self._write(HELP.split("\n") + ["  %-10s  %s" % item for item in verbs.items()])
+
     def _cfg_do(self, ctx, tk, stages, line):
         tk.keyword({verb: EXEC_VERBS[verb] for verb in ("show", "terminal")})
         tk.i -= 1
@@ -629,11 +741,6 @@ class _Shadow:
         self.schema = session.schema
         self.check_value = session.check_value
         self.candidate = scratch
-
-
-def _marked(line, pos):
-    """LINE of a loaded file as an error shows it: indented, a caret under column POS."""
-    return ["  " + line.rstrip()] + (["  " + " " * pos + "^"] if pos is not None else [])
 
 
 def _integer(text):

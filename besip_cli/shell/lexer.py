@@ -45,14 +45,29 @@ def tokenize(line):
 
 
 def split_pipes(tokens):
-    """(command tokens, [pipe stage tokens...]) split at unquoted '|'."""
+    """(command tokens, [pipe stage tokens...]) split at unquoted '|'. Within a stage's
+    argument (`| include secret|password`), a '|' glued to the words on both sides is part
+    of the regular expression, as IOS users type it."""
     stages = [[]]
-    for token in tokens:
-        if token.is_word("|"):
-            stages.append([])
-        else:
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not token.is_word("|"):
             stages[-1].append(token)
+        elif len(stages) > 1 and len(stages[-1]) > 1 and i + 1 < len(tokens) and \
+                _glued(stages[-1][-1], token, tokens[i + 1]):
+            left, right = stages[-1].pop(), tokens[i + 1]
+            stages[-1].append(Token(left.text + "|" + right.text, left.pos))
+            i += 1
+        else:
+            stages.append([])
+        i += 1
     return stages[0], stages[1:]
+
+
+def _glued(left, bar, right):
+    return not left.quoted and not right.quoted and not right.is_word("|") and \
+        left.pos + len(left.text) == bar.pos and right.pos == bar.pos + 1
 
 
 def quote(text):

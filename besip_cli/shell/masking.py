@@ -1,11 +1,12 @@
 """Command lines with the values of secret leaves (SIP secrets, login passwords) replaced
-by `*****`, for the command history (`show history` and the history file)."""
+by `*****`, for the command history (`show history` and the history file) and for every
+error that shows the line (a script's `FILE:LINE:` report, a loaded file's line)."""
 
 import re
 
+from ..datastore.secrets import MASK
 from .lexer import LexError, _TOKEN, tokenize
 
-MASK = "*****"
 _SHORTEST = 3                  # abbreviations of a secret leaf's name that are masked
 
 
@@ -19,21 +20,37 @@ def _is_secret_word(token, names):
             and any(name.startswith(token.text) for name in names))
 
 
-def mask(line, names):
-    """LINE with the word after each (possibly abbreviated) secret leaf name masked; a line
-    that does not tokenize is masked from the first such name on."""
+def _spans(line, names):
+    """(start, end, replacement) of each secret value in LINE: the word after each
+    (possibly abbreviated) secret leaf name; in a line that does not tokenize, everything
+    after the first such name."""
     try:
         tokens = tokenize(line)
     except LexError:
-        words = re.finditer(r"\S+", line)
-        for word in words:
+        for word in re.finditer(r"\S+", line):
             if len(word.group()) >= _SHORTEST and any(n.startswith(word.group()) for n in names):
-                return line[:word.end()] + " " + MASK
-        return line
-    out, last = [], 0
-    for before, token in zip(tokens, tokens[1:]):
-        if _is_secret_word(before, names) and token.text != "|":
-            end = _TOKEN.match(line, token.pos).end()
-            out.append(line[last:token.pos] + MASK)
-            last = end
-    return "".join(out) + line[last:]
+                return [(word.end(), len(line), " " + MASK)]
+        return []
+    return [(token.pos, _TOKEN.match(line, token.pos).end(), MASK)
+            for before, token in zip(tokens, tokens[1:])
+            if _is_secret_word(before, names) and token.text != "|"]
+
+
+def mask(line, names):
+    """LINE with its secret values masked."""
+    return mask_at(line, names, None)[0]
+
+
+def mask_at(line, names, pos):
+    """(LINE with its secret values masked, column POS of LINE moved to the same place in
+    it; a column inside a secret moves to its mask). POS may be None."""
+    out, last, shift, moved = [], 0, 0, pos
+    for start, end, replacement in _spans(line, names):
+        if pos is not None and start <= pos < end:
+            moved = start + shift + len(replacement) - len(MASK)
+        out.append(line[last:start] + replacement)
+        last = end
+        shift += len(replacement) - (end - start)
+        if pos is not None and pos >= end:
+            moved = pos + shift
+    return "".join(out) + line[last:], moved

@@ -1,4 +1,5 @@
-"""Output modifiers after `|`: include, exclude, begin, section, count, display, no-more."""
+"""Output modifiers after `|`: include, exclude, begin, section, count, display, no-more,
+details, save."""
 
 import re
 
@@ -12,6 +13,8 @@ STAGES = {
     "count": "Count the lines",
     "display": "Show the configuration in another format",
     "no-more": "Do not page the output",
+    "details": "Show default values too",
+    "save": "Write the output to a file (mode 0600) instead of the screen",
 }
 FORMATS = {"xml": "NETCONF XML", "json": "RFC 7951 JSON", "set": "One statement per line"}
 
@@ -43,11 +46,20 @@ def parse(stages, line, completing=False, extra=None):
                 except re.error as exc:
                     raise ParseError("invalid", tokens[1].pos,
                                      detail="bad regular expression: %s" % exc)
+        elif name == "save":
+            arg = tk.value("<file>", "File to write (replaced atomically)")
+            if len(parsed) + 1 < len(stages):
+                raise ParseError("invalid", tokens[0].pos, detail="'save' must be the last modifier")
         elif extra and name in extra:
             tk.rest()            # the caller parses the arguments of its own stages
         tk.end()
         parsed.append((name, arg))
     return parsed
+
+
+def saved_to(parsed):
+    """The file `| save FILE` names, or None."""
+    return next((arg for name, arg in parsed if name == "save"), None)
 
 
 def output_format(parsed):

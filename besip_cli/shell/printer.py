@@ -84,7 +84,8 @@ def subtree(schema, data, path):
     if isinstance(step, tuple):
         name, key = step
         entry = data.get(name, {}).get(key)
-        return {} if entry is None else {name: {key: subtree(schema, entry, path[1:])}}
+        inner = None if entry is None else subtree(schema, entry, path[1:])
+        return {name: {key: inner}} if inner or (inner is not None and not path[1:]) else {}
     value = data.get(step)
     if value is None:
         return {}

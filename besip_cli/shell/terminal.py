@@ -14,6 +14,7 @@ import time
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import Application, run_in_terminal
 from prompt_toolkit.application.current import set_app
+from prompt_toolkit.completion import CompleteEvent, get_common_complete_suffix
 from prompt_toolkit.data_structures import Size
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, InMemoryHistory
@@ -21,20 +22,21 @@ from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.keys import Keys
 from prompt_toolkit.layout import FormattedTextControl, Layout, Window
 from prompt_toolkit.output import create_output
-from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style
 from prompt_toolkit.utils import get_cwidth
 
 from ..datastore import confirm
 from . import access, masking
-from .complete import ErrorLexer, ShellCompleter, help_lines
+from .complete import ErrorLexer, ShellCompleter, columns, help_lines
 from .interp import CliError, Interpreter, Leave
 from .lexer import LexError, split_pipes, tokenize
 from .pipes import STAGES
+from .shielding import Shield, interruptible
 from .tokens import ParseError, Tokens
 
 CTRL_Z = "\x1a"                # prompt() results that are not typed lines
 PASTE = "\x1b[200~"
+LISTING = "\x1b[?"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _STYLE = Style.from_dict({"invalid": "fg:ansired underline"})
 LEAVE_CHOICES = ("yes", "no", "cancel")      # first letters differ: `c` is not ambiguous
@@ -51,6 +53,7 @@ class Shell:
         self.interp.on_configure = access.configure_guard(session, role)
         self.interp.on_leave = self._ask_leave
         self.interp.on_confirmed = self._watch_confirmed
+        self.interp.confirm = self._confirm
         self.announcements = []            # from other threads, printed at the prompt
         self.announcing = threading.Lock()
         if output is None:
@@ -58,47 +61,62 @@ class Shell:
         output.enable_cpr = False          # nothing here needs the cursor position
         self.prompts = PromptSession(
             history=_history(session), completer=ShellCompleter(self.interp),
-            complete_style=CompleteStyle.READLINE_LIKE, complete_while_typing=False,
+            complete_while_typing=False,
             lexer=ErrorLexer(self.interp), style=_STYLE, key_bindings=self._bindings(),
             input=input, output=output, search_ignore_case=True)
         self.input, self.output = self.prompts.input, self.prompts.output
+        self.listing = ([], "")                    # what ? or Tab has to print, and the line
 
     # ---------------------------------------------------------------- the loop
 
     def loop(self):
         """Read and run lines until the user leaves; the exit status."""
+        with Shield(lambda: None) as idle:         # Ctrl-C between lines: noted, never raised
+            return self._loop(idle)
+
+    def _loop(self, idle):
         pending = ""                               # the unfinished last line of a paste
         while True:
             self.session.refresh()
             self._announce()
             prompt = self.interp.prompt()
+            default, pending = pending, ""
             try:
-                text = self.prompts.prompt(prompt, default=pending)
-                pending = ""
+                text = self.prompts.prompt(prompt, default=default, pre_run=lambda: self._fresh(idle))
             except KeyboardInterrupt:
                 continue
             except EOFError:                       # Ctrl-D on an empty line, or a hang-up
                 if self.input.closed:
                     return 0
+                self.write("\n")
                 if self.interp.mode is None:
-                    self.write("\n")
                     return 0
-                text = CTRL_Z
+                text = CTRL_Z                      # as Ctrl-Z, without echoing ^Z
+            else:
+                if text.startswith(CTRL_Z) and self.interp.mode is not None:
+                    self.write("^Z\n")
+            if text == LISTING:                      # ? help or a Tab list, then the line again
+                lines, pending = self.listing
+                self.buffer.write("".join(line + "\n" for line in lines))
+                self.flush(paged=True)
+                continue
             lines, echo = [text], False
             if text.startswith(CTRL_Z):              # as IOS: run the line typed, then end
                 if self.interp.mode is None:
                     continue
-                self.write("^Z\n")
                 lines = [text[1:], "end"]
+                self._remember(lines[:1])
             elif text.startswith(PASTE):             # pasted lines run as if typed one by one
                 lines, echo = text[len(PASTE):].split("\n"), True
                 pending = lines.pop()
+                self._remember(lines)
             try:
-                for number, line in enumerate(lines):
-                    if echo and number:
-                        self.write(prompt + _CONTROL.sub(_caret_notation, line) + "\n")
-                    self.run_line(prompt, line)
-                    prompt = self.interp.prompt()
+                with interruptible():
+                    for number, line in enumerate(lines):
+                        if echo and number:
+                            self.write(prompt + _CONTROL.sub(_caret_notation, line) + "\n")
+                        self.run_line(prompt, line)
+                        prompt = self.interp.prompt()
             except Leave:
                 self.flush()
                 return 0
@@ -106,14 +124,34 @@ class Shell:
                 self.flush()
                 self.write("^C\n")
 
+    def _fresh(self, idle):
+        """As the line editor starts: a Ctrl-C pressed since the last line drops the line
+        it would have shown again."""
+        if idle.pressed:
+            idle.pressed = False
+            self.prompts.default_buffer.reset()
+
+    def _remember(self, lines):
+        """LINES (not entered with Enter) into the Up-arrow history, as typed lines go."""
+        for line in lines:
+            if line.strip():
+                self.prompts.history.append_string(line)
+
     def run_line(self, prompt, line):
         """Run one line, print its output (paged) or its error with the caret."""
         bad = _CONTROL.search(line)
+        shield = Shield(lambda: self.write(
+            "\n% The commit cannot be interrupted: it completes or fails as a whole.\n"))
+        revision = self.session.revision
         try:
             if bad:
                 raise CliError("% Invalid input detected at '^' marker.", bad.start(),
                                ["% Control characters are not allowed."])
-            self.interp.execute(line)
+            if self.interp.may_commit(line):
+                with shield:
+                    self.interp.execute(line)
+            else:
+                self.interp.execute(line)
         except CliError as exc:
             self.flush()
             if exc.pos is not None:
@@ -126,6 +164,13 @@ class Shell:
             self.write("%% Internal error: %s: %s\n" % (type(exc).__name__, exc))
         else:
             self.flush(paged=not _no_more(line))
+        if shield.pressed:
+            self.write("%% Ctrl-C came during the commit; %s; the candidate %s.\n" % (
+                "running is now commit %s" % self.session.revision
+                if self.session.revision != revision else
+                "nothing was committed: running is still commit %s" % revision,
+                "keeps uncommitted changes" if self.session.dirty() else
+                "has no uncommitted changes"))
 
     # ---------------------------------------------------------------- output
 
@@ -222,7 +267,28 @@ class Shell:
                     return choice
             self.write("% Please answer yes, no or cancel.\n")
 
+    def _confirm(self, question):
+        """Ask QUESTION until the answer is a prefix of yes or no (empty, Ctrl-C: no)."""
+        self.flush()
+        asker = PromptSession(input=self.input, output=self.output)
+        while True:
+            try:
+                answer = asker.prompt(question).strip().lower() or "no"
+            except (KeyboardInterrupt, EOFError):
+                return False
+            if "yes".startswith(answer) or "no".startswith(answer):
+                return answer[0] == "y"
+
     # ---------------------------------------------------------------- keys
+
+    def _list(self, event, lines, shown=None):
+        """Leave the prompt (showing SHOWN, else the line) to print LINES paged, then
+        prompt again with the line as it was."""
+        buffer = event.current_buffer
+        self.listing = (lines, buffer.text)
+        if shown is not None:
+            buffer.document = Document(shown)
+        event.app.exit(result=LISTING)
 
     def _bindings(self):
         keys = KeyBindings()
@@ -234,10 +300,23 @@ class Shell:
             if _open_quote(text):
                 buffer.insert_text("?")
                 return
-            prompt = self.interp.prompt()
             self.session.refresh()
-            lines = help_lines(self.interp, text, self.size()[1], get_cwidth(prompt))
-            run_in_terminal(lambda: self.write("%s%s?\n%s\n" % (prompt, text, "\n".join(lines))))
+            lines = help_lines(self.interp, text, self.size()[1], get_cwidth(self.interp.prompt()))
+            self._list(event, lines, shown=text + "?")
+
+        @keys.add("tab")
+        def _complete(event):
+            """Readline's Tab, but a long list is paged like any output and asks nothing."""
+            buffer = event.current_buffer
+            found = list(buffer.completer.get_completions(buffer.document, CompleteEvent(completion_requested=True)))
+            common = get_common_complete_suffix(buffer.document, found)
+            if len(found) == 1:
+                buffer.delete_before_cursor(-found[0].start_position)
+                buffer.insert_text(found[0].text)
+            elif common:
+                buffer.insert_text(common)
+            elif found:
+                self._list(event, columns([c.display_text for c in found], self.size()[1]))
 
         @keys.add(Keys.BracketedPaste)
         def _paste(event):
@@ -322,10 +401,12 @@ def run(stdin, stdout, *, user, datastore, term=None, size=None, peer=""):
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output.vt100 import Vt100_Output
 
+    from .. import audit
     from ..datastore.session import Session
     session = Session(datastore, user=user, client="ssh", peer=peer)
     try:
         role = session.role
+        audit.login(session, role, "interactive shell")
         stream = _ByteWriter(stdout)
         if role is None:
             stream.write("%% Permission denied: %s is not a user of this system.\r\n" % user)

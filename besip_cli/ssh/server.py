@@ -3,21 +3,25 @@ come from `system user`; the `netconf` subsystem runs a NETCONF session, a `shel
 channel the interactive CLI (when besip_cli.shell.terminal is installed). One thread per
 connection; the host key is kept in the data directory."""
 
-import argparse
 import io
+import logging
 import os
 import socket
 import sys
 import threading
 
+import click
 import paramiko
 
-from .. import auth
+from .. import audit, auth
+from ..command_line import program, run
 from ..fsutil import write_atomic
 from ..datastore.session import Session, default_directory
 
 HOST_KEY = "ssh_host_ecdsa_key"
 DEFAULT_PORT = 830
+
+log = logging.getLogger("besip.sshd")
 
 
 def host_key(directory):
@@ -41,11 +45,14 @@ def configured_port(directory):
 
 
 class _Auth(paramiko.ServerInterface):
-    """Password and public-key checks against the running configuration's users."""
+    """Password and public-key checks against the running configuration's users; each
+    refusal is an audit event (a refused key once per connection)."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, peer=""):
         self.directory = directory
+        self.peer = peer
         self.user = None
+        self.refused_keys = set()
         self.channels = {}            # channel id -> ("subsystem", name) or ("shell", term, size)
         self.ready = threading.Event()
 
@@ -60,17 +67,29 @@ class _Auth(paramiko.ServerInterface):
         return "password,publickey"
 
     def check_auth_password(self, username, password):
-        if auth.check_password(self._running(), username, password):
+        running = self._running()
+        if auth.check_password(running, username, password):
             self.user = username
             return paramiko.AUTH_SUCCESSFUL
-        return paramiko.AUTH_FAILED
+        return self._refused(running, username, "bad password")
 
     def check_auth_publickey(self, username, key):
+        running = self._running()
         offered = "%s %s" % (key.get_name(), key.get_base64())
-        for line in auth.public_keys(self._running(), username):
+        for line in auth.public_keys(running, username):
             if " ".join(line.split()[:2]) == offered:
                 self.user = username
                 return paramiko.AUTH_SUCCESSFUL
+        if (username, offered) in self.refused_keys:     # paramiko asks again for a signature
+            return paramiko.AUTH_FAILED
+        self.refused_keys.add((username, offered))
+        return self._refused(running, username, "key refused: %s %s" % (key.get_name(),
+                                                                         key.fingerprint))
+
+    def _refused(self, running, username, reason):
+        if username not in auth.users(running):
+            reason = "unknown user (%s)" % reason.split(":")[0]
+        audit.login_failed(self.directory, username, "besip-sshd", self.peer, reason)
         return paramiko.AUTH_FAILED
 
     def check_channel_request(self, kind, chanid):
@@ -131,16 +150,17 @@ class ChannelIO:
 
 def handle(sock, directory, key, login_timeout=30):
     """Serve one SSH connection: authenticate, then run its first netconf/shell channel."""
+    where = _peer(sock)
     transport = paramiko.Transport(sock)
     try:
         transport.add_server_key(key)
-        server = _Auth(directory)
+        peer = sock.getpeername()[0] if hasattr(sock, "getpeername") else ""
+        server = _Auth(directory, peer)
         transport.start_server(server=server)
         channel = transport.accept(login_timeout)
         if channel is None or not server.ready.wait(login_timeout):
             return
         kind = server.channels.get(channel.get_id(), ("",))[0]
-        peer = sock.getpeername()[0] if hasattr(sock, "getpeername") else ""
         if kind == "netconf":
             from ..netconf.server import NetconfSession
             io = ChannelIO(channel)
@@ -154,14 +174,24 @@ def handle(sock, directory, key, login_timeout=30):
                                 term=term, size=lambda: server.channels.get(pty, (0, None))[1],
                                 peer=peer)
             channel.send_exit_status(0)
-    except (paramiko.SSHException, EOFError, OSError):
-        pass
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        log.warning("connection from %s ended: %s", where, str(exc) or type(exc).__name__)
     finally:
         transport.close()
 
 
+def _peer(sock):
+    try:
+        return "%s port %s" % sock.getpeername()[:2]
+    except (OSError, TypeError):
+        return "?"
+
+
 def serve_forever(listener, directory, stop=None):
-    """Accept connections on socket LISTENER until STOP (an Event) is set."""
+    """Accept connections on socket LISTENER until STOP (an Event) is set. A connection that
+    fails (a port scanner, a client that is not SSH) is logged in one line by `handle`:
+    paramiko's own report of it, a traceback, is silenced."""
+    logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
     key = host_key(directory)
     listener.settimeout(0.5)
     while stop is None or not stop.is_set():
@@ -174,25 +204,42 @@ def serve_forever(listener, directory, stop=None):
         threading.Thread(target=handle, args=(sock, directory, key), daemon=True).start()
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="besip-sshd", description=__doc__.split("\n")[0])
-    parser.add_argument("--datastore", help="data directory")
-    parser.add_argument("--listen", default="::", help="address to listen on (default: all)")
-    parser.add_argument("--port", type=int, help="default: system services netconf port, else 830")
-    args = parser.parse_args(argv)
-    directory = args.datastore or default_directory()
-    port = args.port or configured_port(directory)
-    family = socket.AF_INET6 if ":" in args.listen else socket.AF_INET
+@program("besip-sshd")
+@click.option("--listen", default="::", show_default=True, metavar="ADDRESS",
+              help="Address to listen on ('::' is every IPv4 and IPv6 address).")
+@click.option("--port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="TCP port (default: `system services netconf port` of running, else 830).")
+def command(datastore, listen, port):
+    """SSH server of the box: NETCONF and the interactive shell.
+
+    Logins are the users of `system user`, by password (checked against its crypt hash)
+    or by one of its `ssh-key`s; any other name is refused. The `netconf` subsystem runs a
+    NETCONF session (base 1.0 and 1.1 framing); a `shell` channel runs the besip shell with
+    the user's role; other subsystems and `exec` requests are refused. The host key is
+    DIR/ssh_host_ecdsa_key, created on the first start (mode 0600). One thread per
+    connection; Ctrl-C stops the server."""
+    logging.basicConfig(format="besip-sshd: %(message)s", level=logging.INFO)
+    directory = datastore or default_directory()
+    port = port or configured_port(directory)
+    family = socket.AF_INET6 if ":" in listen else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((args.listen, port))
+    try:
+        listener.bind((listen, port))
+    except OSError as exc:
+        sys.stderr.write("besip-sshd: cannot listen on %s port %d: %s\n" % (listen, port, exc.strerror))
+        return 2
     listener.listen(64)
-    print("besip-sshd listening on %s port %d" % (args.listen, port), flush=True)
+    print("besip-sshd listening on %s port %d" % (listen, port), flush=True)
     try:
         serve_forever(listener, directory)
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def main(argv=None):
+    return run(command, argv)
 
 
 if __name__ == "__main__":
