@@ -12,19 +12,19 @@ import ipaddress
 import os
 import sqlite3
 
-from . import dialplan, listen, shards, state as pbx_state
+from . import dialplan, ips, listen, shards, state as pbx_state
 from .errors import ServiceError
 from .asterisk import ASTERISK_ADDRESS, ASTERISK_PORT
 from .install import File, Rows
 from .kamailio_rpc import contacts, rpc, rpc_socket
+from .listen import listens
 from .render import render
 
 NAME = "kamailio"
-SUBTREES = ("pbx",)
+SUBTREES = ("pbx", "security")
 AFTER = ("asterisk",)          # in proxy-pbx mode Kamailio forwards to a ready Asterisk
 CFG = "/etc/kamailio/kamailio.cfg"
 DB = "/etc/kamailio/besip.sqlite"
-DEFAULT_LISTEN = [("0.0.0.0", "5060", "udp")]
 SCHEMA = """
 CREATE TABLE version (id INTEGER PRIMARY KEY NOT NULL, table_name VARCHAR(32) NOT NULL,
   table_version INTEGER DEFAULT 0 NOT NULL, CONSTRAINT version_table_name_idx UNIQUE (table_name));
@@ -69,10 +69,6 @@ def _set(value):
 def state(settings):
     """State hook: the `config false` registrations and calls of the running Kamailio."""
     return {"pbx": pbx_state.pbx_state(settings)}
-
-
-def listens(pbx):
-    return list(pbx["sip"]["listen"]) or DEFAULT_LISTEN
 
 
 def socket(address, port, transport):
@@ -155,5 +151,6 @@ def generate(tx):
                  rpc_socket=rpc_socket(settings),
                  proxy_pbx=pbx["mode"] == "proxy-pbx",
                  asterisk="sip:%s:%d" % (ASTERISK_ADDRESS, ASTERISK_PORT),
-                 asterisk_address=ASTERISK_ADDRESS, asterisk_port=ASTERISK_PORT)
+                 asterisk_address=ASTERISK_ADDRESS, asterisk_port=ASTERISK_PORT,
+                 ips=ips.kamailio_values(tx))
     return {CFG: File(cfg), DB: subscriber_file(tx)}

@@ -2,6 +2,13 @@
 
 from . import ServiceError
 
+DEFAULT_LISTEN = [("0.0.0.0", "5060", "udp")]
+
+
+def listens(pbx):
+    """The (address, port, transport) SIP is listened on: the configured ones, else port 5060."""
+    return list(pbx["sip"]["listen"]) or DEFAULT_LISTEN
+
 
 def verify(listens):
     """No TLS (no certificate management yet) and no IPv6 zone index (neither program's

@@ -31,6 +31,16 @@ def kamailio_string(value):
     return '"' + _single_line(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def nft_comment(value):
+    """An nftables comment literal: nft has no escapes, so '"' and '\\' are refused; cut
+    to the 128 bytes the kernel keeps (comments only inform)."""
+    value = _single_line(value)
+    if '"' in value or "\\" in value:
+        raise ServiceError("value %r cannot be written to an nftables file (a quote or a "
+                           "backslash)" % value)
+    return '"' + value.encode()[:128].decode(errors="ignore") + '"'
+
+
 def asterisk_value(value):
     """An Asterisk config value: ';' escaped; Asterisk has no escape for a backslash and
     strips surrounding spaces, so those are refused."""
@@ -67,5 +77,6 @@ def render(name, **values):
                                   undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                                   trim_blocks=True, lstrip_blocks=True)
         _env.filters.update(uci=uci_quote, kam=kamailio_string, ast=asterisk_value,
-                            astfield=asterisk_field, exten=asterisk_exten)
+                            astfield=asterisk_field, exten=asterisk_exten,
+                            nft=nft_comment)
     return _env.get_template(name).render(**values).encode()

@@ -16,7 +16,7 @@ from ..datastore.session import DatastoreError
 from ..datastore.store import StoreError
 from ..fsutil import write_atomic
 from ..schema import defaults
-from . import masking, pipes, printer
+from . import masking, pipes, printer, security
 from .config import (Context, apply_ops, in_enclosing_modes, parse_delete, parse_set,
                      parse_show_path)
 from .lexer import LexError, split_pipes, tokenize
@@ -27,6 +27,7 @@ EXEC_VERBS = {
     "configure": "Enter configuration mode",
     "show": "Show configuration and state",
     "terminal": "Set the terminal's page length and width",
+    "clear": "Clear operational state (the IPS's bans)",
     "exit": "Leave the shell",
     "quit": "Leave the shell",
     "help": "How to use the shell, and the commands of this mode",
@@ -68,6 +69,7 @@ SHOW_EXEC = {
     "history": "The commands typed in this session",
     "pbx": "Registrations and calls of the running PBX",
     "log": "The audit trail: logins, commits, rollbacks, lock breaks",
+    "security": "The IPS's blocked sources",
 }
 PBX_STATE = {"registrations": "Phones registered to Kamailio",
              "calls": "Calls in progress through Kamailio"}
@@ -236,6 +238,8 @@ class Interpreter:
                                % (", ".join(self.session.changed_by) or "an earlier session"))
         elif verb == "show":
             self._show_exec(tk, stages, line)
+        elif verb == "clear":
+            self._emit(self._ips(security.clear, tk), stages, line)
         elif verb == "help":
             self._help(EXEC_VERBS, tk, stages)
         elif verb == "terminal":
@@ -266,6 +270,8 @@ class Interpreter:
         elif what == "history":
             tk.end()
             self._emit(["  " + entry for entry in self.history], stages, line)
+        elif what == "security":
+            self._emit(self._ips(security.show, tk), stages, line)
         elif what == "pbx":
             kind = tk.keyword(PBX_STATE)
             tk.end()
@@ -295,6 +301,13 @@ class Interpreter:
                                          check=_integer))
                 tk.end()
                 self._emit(self._commit_changes(commit_id), stages, line)
+
+    def _ips(self, command, tk):
+        """Lines of an IPS COMMAND (shell/security.py), which asks the BESIP daemon."""
+        try:
+            return command(tk, self.session.directory)
+        except security.ControlError as exc:
+            raise CliError("%% IPS state unavailable: %s" % exc)
 
     def _commit_list(self):
         rows = self.session.store.history()
