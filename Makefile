@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := python3-venv libyang2-dev
 TEST_APT_PACKAGES := libyang2-tools openssh-server openssh-client kamailio kamailio-sqlite-modules \
-                     sip-tester yangcli ansible python3-ncclient debootstrap
+                     sip-tester yangcli ansible python3-ncclient debootstrap iproute2 nftables conntrack
 
 .PHONY: run test bench bench-netconf system-deps test-system-deps clean
 

@@ -2,6 +2,7 @@
 pair its own /24 (10.77.N.0/24: .1 the server's side, .2 the host's). Needs root, ip and
 nftables; everything is deleted on close()."""
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -71,3 +72,27 @@ class Lab:
                 except ProcessLookupError:
                     pass
             subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+@contextlib.contextmanager
+def neighbour():
+    """A network namespace with one veth link to this (the test's own) namespace, for a
+    peer of a program that runs here: yields (its name, this side's address, its address),
+    in 10.199.N.0/30. Removed at the end."""
+    n = os.getpid() % 250 + 1
+    name, here, there = "besip-nb-%d" % os.getpid(), "10.199.%d.1" % n, "10.199.%d.2" % n
+    link = "bnb%d" % os.getpid()
+    steps = [["ip", "netns", "add", name],
+             ["ip", "link", "add", link, "type", "veth", "peer", "name", link + "p"],
+             ["ip", "link", "set", link + "p", "netns", name],
+             ["ip", "addr", "add", here + "/30", "dev", link], ["ip", "link", "set", link, "up"],
+             ["ip", "-n", name, "addr", "add", there + "/30", "dev", link + "p"],
+             ["ip", "-n", name, "link", "set", link + "p", "up"],
+             ["ip", "-n", name, "link", "set", "lo", "up"]]
+    try:
+        for step in steps:
+            subprocess.run(step, check=True, capture_output=True)
+        yield name, here, there
+    finally:
+        subprocess.run(["ip", "link", "del", link], capture_output=True)
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)

@@ -1,7 +1,6 @@
 """Real Kamailio and SIPp on loopback for the call tests: free ports, a restart command
 the service pipeline runs on commit, and SIPp runs of the scenarios in tests/sipp/."""
 
-import contextlib
 import os
 import shutil
 import signal
@@ -126,25 +125,3 @@ def sipp(target, path, service, user=None, password=None, background=False, port
 def available():
     return all(shutil.which(p) for p in ("kamailio", "kamcmd", "sipp"))
 
-
-@contextlib.contextmanager
-def neighbour():
-    """A network namespace with one veth link to this one: yields (its name, this side's
-    address, its address), in 10.199.N.0/30. Removed at the end."""
-    n = os.getpid() % 250 + 1
-    name, here, there = "besip-nb-%d" % os.getpid(), "10.199.%d.1" % n, "10.199.%d.2" % n
-    link = "bnb%d" % os.getpid()
-    steps = [["ip", "netns", "add", name],
-             ["ip", "link", "add", link, "type", "veth", "peer", "name", link + "p"],
-             ["ip", "link", "set", link + "p", "netns", name],
-             ["ip", "addr", "add", here + "/30", "dev", link], ["ip", "link", "set", link, "up"],
-             ["ip", "-n", name, "addr", "add", there + "/30", "dev", link + "p"],
-             ["ip", "-n", name, "link", "set", link + "p", "up"],
-             ["ip", "-n", name, "link", "set", "lo", "up"]]
-    try:
-        for step in steps:
-            subprocess.run(step, check=True, capture_output=True)
-        yield name, here, there
-    finally:
-        subprocess.run(["ip", "link", "del", link], capture_output=True)
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)

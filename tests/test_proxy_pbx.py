@@ -10,6 +10,7 @@ import time
 import pytest
 
 import asterisk_kit
+import netns
 import sipkit
 from besip_cli.services.asterisk import ASTERISK_PORT
 from test_sip_calls import ok
@@ -162,7 +163,7 @@ def test_a_trunk_call_to_a_provider_on_the_network_carries_the_boxs_address(pbx)
     (which, seen from the provider, is the provider itself)."""
     if os.geteuid() != 0:
         pytest.skip("network namespaces need root")
-    with sipkit.neighbour() as (netns, box, provider_ip):
+    with netns.neighbour() as (space, box, provider_ip):
         pbx.besip.config("pbx trunk carrier host %s" % provider_ip, "commit")
         try:
             dots = {ip: ip.replace(".", "[.]") for ip in (box, provider_ip)}    # POSIX ERE
@@ -172,7 +173,7 @@ def test_a_trunk_call_to_a_provider_on_the_network_carries_the_boxs_address(pbx)
             provider = sipkit.sipp(None, sipkit.scenario(pbx.tmp, "provider-auth", user=TRUNK_USER,
                                                          password=TRUNK_SECRET, ruri=seen),
                                    "provider-auth", background=True, port=pbx.trunk,
-                                   address=provider_ip, netns=netns)
+                                   address=provider_ip, netns=space)
             time.sleep(0.5)                                   # SIPp binds its port
             call = pbx.call("100", "91234567")
             out, _ = provider.communicate(timeout=30)
