@@ -430,7 +430,7 @@ class Session:
             if self.store.unwritable() or getattr(cause, "errno", None) == errno.ENOSPC:
                 raise self.store.refusal(cause) from exc     # the files could not be written
             raise DatastoreError("commit refused: %s" % exc, tag="operation-failed")
-        text = self.store.encode(new)
+        text = self._encoded(new, of_candidate)
         try:
             with self.store.transaction():
                 self.store.set_applying(False)
@@ -461,6 +461,16 @@ class Session:
             self.refresh()
         audit.committed(self, commit_id, comment, client or self.client)
         return commit_id
+
+    def _encoded(self, new, of_candidate):
+        """The stored text of NEW: a shared session committing the candidate it stored
+        (edits since went nowhere else) reuses the candidate's text instead of encoding
+        the tree again."""
+        if of_candidate and not (self.private or self.batch_dirty):
+            text, generation = self.store.text("candidate")
+            if generation == self._gen["candidate"]:
+                return text
+        return self.store.encode(new)
 
     def undo(self, old, comment):
         """Undo on running what this session's commits changed since running was OLD

@@ -211,6 +211,11 @@ class Store:
         return self.decode(data, "the %s configuration" % name), generation, revision, \
             json.loads(changed_by)
 
+    def text(self, name):
+        """(stored text, generation) of datastore NAME, read together."""
+        return self.db.execute("SELECT data, generation FROM datastore WHERE name=?",
+                               (name,)).fetchone()
+
     def changed_by(self, name):
         """Who changed datastore NAME since it was last committed ([]: nobody)."""
         row = self.db.execute("SELECT changed_by FROM datastore WHERE name=?", (name,)).fetchone()
