@@ -12,6 +12,7 @@ import pytest
 
 import netns
 import sipkit
+from test_audit import Syslog
 
 needs_netns = pytest.mark.skipif(not netns.available(), reason="needs root, ip and nft")
 
@@ -225,7 +226,10 @@ def box(tmp_path_factory, env):
     if not (netns.available() and sipkit.available()):
         pytest.skip("needs root, ip, nft, kamailio and sipp")
     lab = netns.Lab()
-    box = Box(lab, tmp_path_factory.mktemp("ips"), env)
+    base = tmp_path_factory.mktemp("ips")
+    log = Syslog(base / "log")
+    box = Box(lab, base, dict(env, BESIP_SYSLOG=log.path))
+    box.syslog = log
     try:
         lab.exec(lab.server, "nft", "add table inet site; add chain inet site input "
                  "{ type filter hook input priority 0; ct state established,related accept; }")
@@ -238,6 +242,7 @@ def box(tmp_path_factory, env):
     finally:
         box.close()
         lab.close()
+        log.close()
 
 
 def wait_for(predicate, seconds):
@@ -296,6 +301,15 @@ def test_password_guessing_is_banned_by_the_daemon_and_cleared(box):
     assert re.search(r"^%s +auth-failures 5 in 60s +\S+ +\d+s +\d+ +\d+$" % re.escape(box.guesser), show, re.M), show
     assert box.besip("clear security blocked %s" % box.guesser).stdout == "1 source(s) unblocked.\n"
     assert box.banned(box.guesser) == {}
+    # each ban and unban is an event in `show security events` and a line in syslog
+    events = box.besip("show security events last 1000").stdout
+    guessed = re.escape(box.guesser)
+    assert re.search(r"^\S+ \S+ +%s +ban +auth-failures 5 in 60s for \d+s$" % guessed, events, re.M), events
+    assert re.search(r"^\S+ \S+ +%s +unban +cleared$" % guessed, events, re.M), events
+    logged = [m for _p, m in box.syslog.messages(wait_for="ips unban %s" % box.guesser)]
+    assert any(m.startswith("ips ban %s: auth-failures" % box.guesser) for m in logged), logged
+    assert "ips unban %s: cleared" % box.guesser in logged, logged
+    assert box.besip("show security events last 1").stdout.count("\n") == 2
 
 
 def test_extension_enumeration_is_banned_after_five_unknown_users(box):
@@ -365,3 +379,16 @@ def test_ips_state_without_the_daemon_is_a_clear_error(besip):
                                       "answer on "), proc.stderr
     proc = besip("clear security blocked 10.0.0.300", check=1)
     assert proc.stderr.splitlines()[-1] == "-c:1: % an IPv4 or IPv6 address, or all, is expected"
+
+
+def test_the_event_history_keeps_the_newest_events(tmp_path, monkeypatch):
+    from besip_cli.security import store
+    monkeypatch.setattr(store, "KEEP_EVENTS", 5)
+    monkeypatch.setenv("BESIP_SYSLOG", "")
+    history = store.Store(str(tmp_path / "security.db"))
+    try:
+        for i in range(12):
+            history.event("192.0.2.%d" % i, "ban", "test\n%d" % i)
+        assert [row[1] for row in history.events(100)] == ["192.0.2.%d" % i for i in range(7, 12)]
+    finally:
+        history.close()

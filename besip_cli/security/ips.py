@@ -21,7 +21,7 @@ from ..services import ips as ips_service
 from ..services.errors import ServiceError
 from ..services.kamailio_rpc import rpc
 from . import nft
-from .store import Store
+from .store import KEEP_EVENTS, Store
 
 REASONS = ("auth-failures", "unknown-users", "scanner", "pike-flood")
 MAGIC = "besip-ips"
@@ -44,7 +44,7 @@ class Ips:
         return [(self.sock, self.on_event)]
 
     def commands(self):
-        return {"blocked": self.blocked, "clear": self.clear}
+        return {"blocked": self.blocked, "clear": self.clear, "events": self.events}
 
     # ------------------------------------------------------------------ configuration
 
@@ -116,6 +116,11 @@ class Ips:
             row.update(address=address, left=left, dropped=packets)
             rows[address] = _merged(rows.get(address), row)
         return sorted(rows.values(), key=lambda r: r["since"])
+
+    def events(self, limit=KEEP_EVENTS):
+        """The newest LIMIT events: at, address, event, reason."""
+        return [dict(zip(("at", "address", "event", "reason"), row))
+                for row in self.store.events(int(limit))]
 
     def clear(self, address):
         """Unban ADDRESS ('all': every source); returns how many sources were unbanned."""

@@ -1,8 +1,16 @@
 """The IPS's state in SQLite (DIR/security.db, WAL): the bans it made, each source's
-offence count (the escalation survives restarts and expiry) and the event history."""
+offence count (the escalation survives restarts and expiry) and the event history (the
+newest KEEP_EVENTS; each event is also a syslog line)."""
 
 import sqlite3
+import syslog
 import time
+
+from ..audit import syslog_socket
+from ..visible import visible
+
+KEEP_EVENTS = 10000
+_PRIORITY = {"ban": syslog.LOG_AUTH | syslog.LOG_WARNING}     # others: LOG_AUTH | LOG_NOTICE
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ban (address TEXT PRIMARY KEY, reason TEXT NOT NULL,
@@ -51,8 +59,18 @@ class Store:
         return {r[0]: r[1:] for r in rows}
 
     def event(self, address, kind, reason, now=None):
-        self.db.execute("INSERT INTO event (at, address, kind, reason) VALUES (?, ?, ?, ?)",
-                        (now or time.time(), address, kind, reason))
+        """Record event KIND (ban, unban, ignored) of ADDRESS, in the table and in syslog."""
+        row = self.db.execute("INSERT INTO event (at, address, kind, reason) VALUES (?, ?, ?, ?)",
+                              (now or time.time(), address, kind, reason)).lastrowid
+        self.db.execute("DELETE FROM event WHERE id <= ?", (row - KEEP_EVENTS,))
+        syslog_socket.send(_PRIORITY.get(kind, syslog.LOG_AUTH | syslog.LOG_NOTICE),
+                           "ips %s %s: %s" % (kind, address, visible(reason)))
+
+    def events(self, limit):
+        """The newest LIMIT events, oldest first: (at, address, kind, reason)."""
+        rows = self.db.execute("SELECT at, address, kind, reason FROM event ORDER BY id DESC "
+                               "LIMIT ?", (limit,)).fetchall()
+        return rows[::-1]
 
     def close(self):
         self.db.close()
