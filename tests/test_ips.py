@@ -154,6 +154,18 @@ class Box:
         assert proc.returncode == check, (proc.stdout, proc.stderr)
         return proc
 
+    def netconf_get(self, subtree):
+        """The <data> of a NETCONF <get> with SUBTREE as filter, from the local besip-netconf."""
+        rpc = ('<?xml version="1.0"?><hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">'
+               '<capabilities><capability>urn:ietf:params:netconf:base:1.0</capability>'
+               '</capabilities></hello>]]>]]><rpc message-id="1" xmlns="urn:ietf:params:xml:ns:'
+               'netconf:base:1.0"><get><filter type="subtree">%s</filter></get></rpc>]]>]]>'
+               % subtree)
+        proc = subprocess.run([sys.executable, "-m", "besip_cli.netconf.stdio", "--datastore", self.data],
+                              input=rpc, capture_output=True, text=True, env=self.env, timeout=60)
+        assert "rpc-error" not in proc.stdout, proc.stdout
+        return proc.stdout
+
     def start_daemon(self):
         sock = os.path.join(str(self.tmp / "run-besip"), "daemon.sock")
         if os.path.exists(sock):
@@ -299,6 +311,11 @@ def test_password_guessing_is_banned_by_the_daemon_and_cleared(box):
     assert box.lab.exec(box.lab.server, "conntrack", "-L", "-s", box.phone).stdout != ""
     show = box.besip("show security blocked").stdout
     assert re.search(r"^%s +auth-failures 5 in 60s +\S+ +\d+s +\d+ +\d+$" % re.escape(box.guesser), show, re.M), show
+    state = box.netconf_get('<security xmlns="urn:besip:params:xml:ns:yang:besip-security"><ips>'
+                            '<blocked/></ips></security>')        # the same, as NETCONF <get>
+    assert re.search(r"<source><address>%s</address><reason>auth-failures 5 in 60s</reason>"
+                     r"<since>[0-9T:-]+Z</since><left>\d+</left><hits>\d+</hits><dropped>\d+</dropped>"
+                     % re.escape(box.guesser), state), state
     assert box.besip("clear security blocked %s" % box.guesser).stdout == "1 source(s) unblocked.\n"
     assert box.banned(box.guesser) == {}
     # each ban and unban is an event in `show security events` and a line in syslog

@@ -9,9 +9,11 @@ sources the SIP layer finds abusive to `ban4`/`ban6`. A disabled IPS renders a f
 deletes the table, so no rule is left behind.
 """
 
+import datetime
 import ipaddress
 import json
 
+from ..daemon.control import ControlError, request
 from .listen import listens
 from .errors import ServiceError
 from .install import File
@@ -26,6 +28,21 @@ EVENTS = "127.0.0.1:5065"      # default UDP address the daemon hears Kamailio's
 # SIP methods the kernel tells apart by the first bytes of a UDP payload ("other": the rest).
 METHODS = ("register", "invite", "options")
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def state(settings):
+    """State hook: the `config false` blocked sources, asked of the BESIP daemon."""
+    try:
+        rows = request(settings, "ips.blocked")
+    except ControlError as exc:
+        raise ServiceError(str(exc))
+    sources = {r["address"]: {
+        "address": r["address"], "reason": r["reason"],
+        "since": datetime.datetime.fromtimestamp(r["since"], datetime.timezone.utc)
+        .strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "left": str(max(0, int(r["left"]))), "hits": str(r["hits"]), "dropped": str(r["dropped"])}
+        for r in rows}
+    return {"security": {"ips": {"blocked": {"source": sources}}}}
 
 
 def networks(ips, which):
