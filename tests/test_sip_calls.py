@@ -105,7 +105,7 @@ def test_operational_state_shows_registrations_and_calls(pbx):
     deadline = time.time() + 10
     while "answered" not in pbx.besip("show pbx calls", check=0).stdout and time.time() < deadline:
         time.sleep(0.2)
-    calls = operational_state(pbx.besip.directory, strict=True)["pbx"]["calls"]["call"]
+    calls = operational_state(pbx.besip.directory, strict=True, root="pbx")["pbx"]["calls"]["call"]
     assert [(c["caller"], c["callee"], c["state"]) for c in calls.values()] == \
         [("sip:100@127.0.0.1", "sip:101@127.0.0.1", "answered")]
     assert call.wait(30) == 0 and callee.wait(30) == 0

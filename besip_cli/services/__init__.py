@@ -79,13 +79,14 @@ def verify_commit(old, new, changes, schema, directory):
         service.verify(tx)
 
 
-def operational_state(directory, strict=False):
-    """The `config false` data of every service's state hook, merged into one tree. A
-    service whose program does not answer adds nothing, or (STRICT) raises ServiceError."""
+def operational_state(directory, strict=False, root=None):
+    """The `config false` data of every service's state hook (of ROOT's only: the
+    top-level node a hook's STATE_ROOT names), merged into one tree. A service whose
+    program does not answer adds nothing, or (STRICT) raises ServiceError."""
     settings = Settings(directory)
     out = {}
     for service in services():
-        if hasattr(service, "state"):
+        if hasattr(service, "state") and root in (None, service.STATE_ROOT):
             try:
                 out = merged(out, service.state(settings))
             except ServiceError:

@@ -22,6 +22,7 @@ from .render import render
 NAME = "ips"
 SUBTREES = ("security", "pbx")
 AFTER = ()
+STATE_ROOT = "security"         # the top-level node of the state hook's data
 NFT = "/etc/besip/ips.nft"
 POLICY = "/etc/besip/ips.json"
 EVENTS = "127.0.0.1:5065"      # default UDP address the daemon hears Kamailio's events on

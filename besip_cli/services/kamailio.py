@@ -66,6 +66,9 @@ def _set(value):
     return "0" if value in (None, "", "[not set]") else value
 
 
+STATE_ROOT = "pbx"             # the top-level node of the state hook's data
+
+
 def state(settings):
     """State hook: the `config false` registrations and calls of the running Kamailio."""
     return {"pbx": pbx_state.pbx_state(settings)}

@@ -277,7 +277,8 @@ class Interpreter:
             tk.end()
             from ..services import ServiceError, operational_state, state
             try:
-                lines = state.show(operational_state(self.session.directory, strict=True)["pbx"], kind)
+                lines = state.show(operational_state(self.session.directory, strict=True,
+                                                       root="pbx")["pbx"], kind)
             except ServiceError as exc:
                 raise CliError("%% PBX state unavailable: %s" % exc)
             self._emit(lines, stages, line)
