@@ -83,9 +83,7 @@ def test_configure_says_at_once_that_netconf_holds_a_lock(sshd, box, env):
     """A lock is announced by `configure` itself: the shared candidate locked refuses
     `configure shared`; a private candidate may be edited, and the warning says commits
     are refused."""
-    term = Terminal([sys.executable, "-m", "besip_cli", "--datastore", box.directory],
-                    dict(env, TERM="xterm-256color"))
-    try:
+    with shell_on(box, env) as term:
         with connect(sshd) as m:
             m.lock("candidate")
             shown = "\n".join(term.command("configure shared"))
@@ -105,8 +103,6 @@ def test_configure_says_at_once_that_netconf_holds_a_lock(sshd, box, env):
             assert term.wait_prompt().endswith("(config)#")
             term.command("end")
             m.unlock("running")
-    finally:
-        term.close()
 
 
 EXT = "urn:besip:params:xml:ns:yang:besip-pbx"

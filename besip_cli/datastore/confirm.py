@@ -39,8 +39,11 @@ def main(directory):
 def outcome(directory, schema, commit_id):
     """Wait until confirmed commit COMMIT_ID is no longer pending (in this thread, with a
     database connection of its own): the sentence saying it was rolled back, or None when
-    it was confirmed or superseded."""
-    store = Store(directory, schema)
+    it was confirmed or superseded (or the datastore cannot be read: nothing to say)."""
+    try:
+        store = Store(directory, schema)
+    except StoreError:
+        return None
     try:
         while True:
             pending = store.pending()
@@ -51,6 +54,8 @@ def outcome(directory, schema, commit_id):
             if comment.startswith("%s%d " % (ROLLBACK, commit_id)):
                 return "Commit %d was %s: the configuration was rolled back (commit %d)." % (
                     commit_id, comment[len("%s%d " % (ROLLBACK, commit_id)):], revert)
+        return None
+    except StoreError:
         return None
     finally:
         store.close()
