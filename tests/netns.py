@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 
 _serial = itertools.count(1)
 
@@ -61,6 +62,17 @@ class Lab:
     def exec(self, ns, *argv, check=True):
         return subprocess.run(self.argv(ns, *argv), check=check, capture_output=True, text=True,
                               timeout=60)
+
+    def besip(self, data, env, *lines, check=0):
+        """Run `besip` on data directory DATA with LINES in the server namespace; the
+        CompletedProcess, its exit status CHECK, no traceback."""
+        argv = [sys.executable, "-m", "besip_cli", "--datastore", data]
+        for line in lines:
+            argv += ["-c", line]
+        proc = subprocess.run(self.argv(self.server, *argv), capture_output=True, text=True, env=env, timeout=60)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert proc.returncode == check, (proc.stdout, proc.stderr)
+        return proc
 
     def close(self):
         """Kill what still runs in the namespaces (the test's own processes) and delete them."""

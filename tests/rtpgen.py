@@ -106,3 +106,33 @@ def call(call_id, a, b, a_media, b_media, start, length, formats=((0, "PCMU", 80
         (start + length, a, b, sip("BYE sip:%s@example.com SIP/2.0" % callee, call_id, caller, callee, tag, "2 BYE", None, "b")),
     ]
     return [(t, s[0], s[1], d[0], d[1], payload) for t, s, d, payload in messages]
+
+
+def play(*sources):
+    """Send the packets of SOURCES (as write() takes them) in real time over UDP, each from
+    its own source address and port (for a live capture to see)."""
+    import socket
+    import time
+    sockets, begin = {}, time.monotonic()
+    for t, src, sport, dst, dport, payload in heapq.merge(*sources, key=lambda p: p[0]):
+        sock = sockets.get((src, sport))
+        if sock is None:
+            sock = sockets[(src, sport)] = socket.socket(
+                socket.AF_INET6 if ":" in src else socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((src, sport))
+        delay = begin + t - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        sock.sendto(payload, (dst, dport))
+    for sock in sockets.values():
+        sock.close()
+
+
+def flood(src, dst, count, ports=10000, seed=1):
+    """COUNT random UDP datagrams from SRC to DST's address, on ports from DST's up to PORTS
+    above it, every 0.1 ms; most look like RTP (version 2) with random SSRCs."""
+    import random
+    rnd = random.Random(seed)
+    for i in range(count):
+        payload = bytes([0x80 | rnd.getrandbits(6), rnd.getrandbits(8)]) + rnd.randbytes(rnd.randint(10, 200))
+        yield i / 10000.0, src[0], src[1], dst[0], dst[1] + rnd.randrange(ports), payload

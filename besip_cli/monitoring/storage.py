@@ -13,7 +13,10 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS call (id INTEGER PRIMARY KEY, start REAL NOT NULL,
   caller TEXT NOT NULL, callee TEXT NOT NULL, call_id TEXT, mos REAL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS call_start ON call (start);
+CREATE TABLE IF NOT EXISTS alarm (id INTEGER PRIMARY KEY, at REAL NOT NULL, call INTEGER NOT NULL,
+  data TEXT NOT NULL);
 """
+KEEP_ALARMS = 1000
 
 
 class Storage:
@@ -46,6 +49,23 @@ class Storage:
     def call(self, row_id):
         row = self.db.execute("SELECT data FROM call WHERE id = ?", (row_id,)).fetchone()
         return dict(json.loads(row[0]), id=row_id) if row else None
+
+    def alarm(self, row_id, call, direction, mos, threshold):
+        """Record that DIRECTION of call ROW_ID was rated MOS, below THRESHOLD."""
+        data = {"call-id": call["call_id"] or "", "caller": call["caller"], "callee": call["callee"],
+                "direction": "to-callee" if direction == "->" else "to-caller",
+                "mos": "%.2f" % mos, "threshold": "%.2f" % threshold}
+        row = self.db.execute("INSERT INTO alarm (at, call, data) VALUES (?, ?, ?)",
+                              (time.time(), row_id, json.dumps(data))).lastrowid
+        self.db.execute("DELETE FROM alarm WHERE id <= ?", (row - KEEP_ALARMS,))
+
+    def newest_alarm(self):
+        return self.db.execute("SELECT coalesce(max(id), 0) FROM alarm").fetchone()[0]
+
+    def alarms(self, after):
+        """[(id, time, {leaf: value})] of the alarms after id AFTER."""
+        return [(i, at, json.loads(data)) for i, at, data in
+                self.db.execute("SELECT id, at, data FROM alarm WHERE id > ? ORDER BY id", (after,))]
 
     def close(self):
         self.db.close()

@@ -4,11 +4,14 @@
 
 import time
 
+from ..daemon.control import ControlError, request
 from ..monitoring import analysis, pcap, storage
+from ..services.settings import Settings
 from ..visible import visible
 
 SHOW = {"calls": "Rated calls, one line per direction",
-        "call": "One rated call in detail: every stream, RTCP and the rating's inputs"}
+        "call": "One rated call in detail: every stream, RTCP and the rating's inputs",
+        "status": "The live monitor: calls and streams followed now, packets ignored"}
 FILTERS = {"last": "Only the newest N calls", "mos-below": "Only calls with a direction rated below X"}
 SHOWN = 20
 MAX_SHOWN = 100000
@@ -21,8 +24,16 @@ class Unavailable(Exception):
 
 
 def show(tk, directory):
-    """(lines, data) of `show voice-quality calls|call ...`."""
-    if tk.keyword(SHOW) == "call":
+    """(lines, data) of `show voice-quality calls|call|status ...`."""
+    what = tk.keyword(SHOW)
+    if what == "status":
+        tk.end()
+        try:
+            status = request(Settings(directory), "voice-quality.status")
+        except ControlError as exc:
+            raise Unavailable("Voice-quality monitor unavailable: %s" % exc)
+        return ["%-10s %s" % (k, v) for k, v in sorted(status.items())], status
+    if what == "call":
         row_id = int(tk.value("<id>", "The call's number (ID of show voice-quality calls ... | display json)",
                               check=_positive))
         tk.end()
