@@ -53,6 +53,15 @@ class Lab:
     def ns(self, name):
         return self.hosts[name][0]
 
+    def link(self, name):
+        """The server's end of host NAME's veth link (an interface name)."""
+        return "%s%ds" % (self.prefix[-6:], self.hosts[name][1])
+
+    def route(self, name):
+        """Let host NAME reach the other hosts through the server (which forwards)."""
+        self.exec(self.server, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        self.exec(self.ns(name), "ip", "route", "add", "default", "via", self.server_address(name))
+
     def server_address(self, name):
         return "10.77.%d.1" % self.hosts[name][1]
 
