@@ -145,7 +145,7 @@ def tshark_streams(path):
     streams = {}
     for line in out.splitlines():
         f = line.split()
-        if len(f) >= 16 and re.fullmatch(r"0x[0-9a-f]{8}", f[6]):
+        if len(f) >= 16 and re.fullmatch(r"0x[0-9a-fA-F]{8}", f[6]):
             lost = int(f[9])
             rest = f[10:] if f[10].startswith("(") is False else f[11:]
             streams[(f[2], int(f[3]), f[4], int(f[5]), int(f[6], 16))] = (

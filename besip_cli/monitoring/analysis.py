@@ -20,6 +20,14 @@ MAX_SSRCS = 4           # streams (SSRCs) of one direction of a call
 IDLE = 60.0             # seconds without a packet: the call is over
 MAX_CALL = 3600.0
 _RTP = struct.Struct("!HII")
+_RTP_AT_42 = struct.Struct("!BBHII")
+_PORTS = struct.Struct("!HH")
+
+
+def lookup_key(src, sport, dst, dport, ssrc):
+    """A stream's key in Analyzer.streams: the addresses and ports as they follow each other
+    in an IPv4 header and its UDP header (so a frame's bytes 26-38 are it), and the SSRC."""
+    return src + dst + _PORTS.pack(sport, dport), ssrc
 
 
 class Options:
@@ -59,7 +67,7 @@ class Analyzer:
         self.untied = untied
         self.calls = {}         # Call-ID -> Call
         self.endpoints = {}     # (address bytes, port) -> (Call, direction)
-        self.streams = {}       # (src, sport, dst, dport, SSRC) -> (Stream, Call or None, direction)
+        self.streams = {}       # lookup_key(...) -> (Stream, Call or None, direction)
         self.done = []          # rated calls not yet taken()
         self.ignored = 0
 
@@ -67,8 +75,18 @@ class Analyzer:
 
     def file(self, path):
         """Analyse the capture file PATH; returns the rated calls."""
-        ip_offset, udp = packets.ip_offset, packets.udp
+        ip_offset, udp, streams, rtp = packets.ip_offset, packets.udp, self.streams, _RTP_AT_42.unpack_from
         for stamp, link, frame in pcap.read(path):
+            # the usual frame first, without a call: Ethernet, IPv4 without options, UDP,
+            # RTP of a stream already followed (the lookup key is frame[26:38])
+            if link == pcap.LINK_ETHERNET and frame[12:15] == b"\x08\x00\x45" and frame[23] == 17 \
+                    and not (frame[20] & 0x1F or frame[21]) and len(frame) >= 54:
+                b0, kind, seq, ts, ssrc = rtp(frame, 42)
+                if b0 >> 6 == 2 and not 200 <= kind <= 207:
+                    entry = streams.get((frame[26:38], ssrc))
+                    if entry is not None:
+                        entry[0].add(stamp * 1000.0, seq, ts, kind & 0x80, kind & 0x7F)
+                        continue
             where = ip_offset(link, frame)
             if where is not None:
                 datagram = udp(frame, where[0], where[1])
@@ -85,7 +103,7 @@ class Analyzer:
                 self._rtcp(now, src, sport, dst, dport, payload)
                 return
             seq, ts, ssrc = _RTP.unpack_from(payload, 2)
-            entry = self.streams.get((src, sport, dst, dport, ssrc))
+            entry = self.streams.get(lookup_key(src, sport, dst, dport, ssrc))
             if entry is None:
                 entry = self._new_stream(src, sport, dst, dport, ssrc, kind & 0x7F)
                 if entry is None:
@@ -138,7 +156,7 @@ class Analyzer:
         size = ptime or self.options.codecs.get(name, (None, None, 20))[2]
         stream = Stream((src, sport, dst, dport, ssrc), pt, clock, size,
                         (self.options.buffer, self.options.buffer_max))
-        entry = self.streams[stream.key] = (stream, call, direction)
+        entry = self.streams[lookup_key(*stream.key)] = (stream, call, direction)
         if call is not None:
             call.streams.setdefault(direction, []).append(stream)
         return entry
@@ -214,7 +232,7 @@ class Analyzer:
                 del self.endpoints[(sdp["address"], sdp["port"])]
         for streams in call.streams.values():
             for s in streams:
-                self.streams.pop(s.key, None)
+                self.streams.pop(lookup_key(*s.key), None)
         directions = [self._direction(call, d, call.streams[d]) for d in ("->", "<-") if d in call.streams]
         if directions:
             self.done.append({"call_id": call.call_id, "caller": call.caller, "callee": call.callee,
@@ -222,7 +240,7 @@ class Analyzer:
 
     def _close_untied(self, key):
         stream = self.streams.pop(key)[0]
-        src, sport, dst, dport, _ = key
+        src, sport, dst, dport, _ = stream.key
         self.done.append({"call_id": None, "caller": "%s:%d" % (packets.address(src), sport),
                           "callee": "%s:%d" % (packets.address(dst), dport),
                           "start": stream.first_time / 1000.0, "end": stream.last_time / 1000.0,

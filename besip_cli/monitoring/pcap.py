@@ -41,20 +41,23 @@ def _pcap(f):
         raise CaptureError("truncated pcap header")
     order, unit = PCAP_MAGIC[header[:4]]
     link = struct.unpack(order + "I", header[20:24])[0] & 0x0FFFFFFF
-    record = struct.Struct(order + "IIII")
-    data, offset = b"", 0
+    unpack = struct.Struct(order + "IIII").unpack_from
+    data, offset, size = b"", 0, 0
     while True:
-        if offset + 16 > len(data) or offset + 16 + min(record.unpack_from(data, offset)[2], MAX_RECORD) > len(data):
-            more = f.read(CHUNK)
-            if not more:
-                return                      # the end, or a capture cut short: keep what is whole
-            data, offset = data[offset:] + more, 0
-            continue
-        sec, frac, caplen, _ = record.unpack_from(data, offset)
-        if caplen > MAX_RECORD:
-            raise CaptureError("damaged pcap record (%d bytes)" % caplen)
-        offset += 16 + caplen
-        yield sec + frac * unit, link, data[offset - caplen:offset]
+        if offset + 16 <= size:
+            sec, frac, caplen, _ = unpack(data, offset)
+            end = offset + 16 + caplen
+            if end <= size:
+                yield sec + frac * unit, link, data[offset + 16:end]
+                offset = end
+                continue
+            if caplen > MAX_RECORD:
+                raise CaptureError("damaged pcap record (%d bytes)" % caplen)
+        more = f.read(CHUNK)
+        if not more:
+            return                          # the end, or a capture cut short: keep what is whole
+        data, offset = data[offset:] + more, 0
+        size = len(data)
 
 
 def _pcapng(f):

@@ -15,19 +15,21 @@ SSRC), in constant memory whatever the stream's length:
   transit plus the buffer's delay is discarded.
 """
 
-WINDOW = 512
+WINDOW = 512                    # a power of 2
+MASK = WINDOW - 1
 CN_TYPES = (13, 19)
 
 
 class Stream:
     __slots__ = ("key", "pt", "clock", "packet_ms", "first_time", "last_time", "first_ext",
-                 "max_ext", "received", "duplicates", "reordered", "window", "evaluated",
-                 "missing", "bursts", "prev_lost", "last_ts", "ref_time", "jitter",
-                 "max_jitter", "mean_jitter", "buffer", "buffer_max", "anchor", "discards",
-                 "delay_sum", "marker")
+                 "max_ext", "received", "duplicates", "reordered", "window", "missing",
+                 "bursts", "prev_lost", "last_ts", "ref_time", "jitter", "max_jitter",
+                 "mean_jitter", "buffer", "buffer_max", "anchor", "discards", "delay_sum",
+                 "tick_ms")
 
     def __init__(self, key, pt, clock, packet_ms=20, buffer=("fixed", 60)):
         self.key, self.pt, self.clock, self.packet_ms = key, pt, clock, packet_ms
+        self.tick_ms = 1000.0 / clock if clock else 0.0
         self.buffer, self.buffer_max = buffer
         self.received = self.duplicates = self.reordered = self.discards = 0
         self.missing = self.bursts = 0
@@ -44,77 +46,85 @@ class Stream:
             self._first(t, seq, ts, marker, pt)
             return
         self.last_time = t
-        delta = (seq - self.max_ext) & 0xFFFF
-        if delta == 0:
+        top = self.max_ext
+        delta = (seq - top) & 0xFFFF
+        if delta == 1:                          # the usual case, kept short
+            ext = self.max_ext = top + 1
+            if ext - WINDOW >= self.first_ext:
+                if self.window[ext & MASK] != 1:
+                    self.missing += 1
+                    self.bursts += not self.prev_lost
+                    self.prev_lost = True
+                else:
+                    self.prev_lost = False
+            fresh = True
+        elif delta == 0:
             self.duplicates += 1
             fresh = False
         elif delta < 0x8000:
-            ext = self.max_ext + delta
+            ext = top + delta
             self._slide(ext)
             fresh = True
         else:
-            ext = self.max_ext - (0x10000 - delta)
+            ext = top - (0x10000 - delta)
             self.reordered += 1
-            fresh = ext > self.max_ext - WINDOW and ext >= self.first_ext
-            if fresh and self.window[ext % WINDOW]:
+            fresh = ext > top - WINDOW and ext >= self.first_ext
+            if fresh and self.window[ext & MASK]:
                 self.duplicates += 1
                 fresh = False
         step = (ts - self.last_ts) & 0xFFFFFFFF
-        step = step - 0x100000000 if step & 0x80000000 else step
-        self.last_ts += step
-        clock = self.clock
-        if clock:
-            d = t - self.ref_time - step * 1000.0 / clock
-            self.jitter += ((d if d > 0 else -d) - self.jitter) / 16
+        if step & 0x80000000:
+            step -= 0x100000000
+        last_ts = self.last_ts = self.last_ts + step
+        tick = self.tick_ms
+        if tick:
+            d = t - self.ref_time - step * tick
+            jitter = self.jitter = self.jitter + ((d if d > 0 else -d) - self.jitter) / 16
             if not marker and pt not in CN_TYPES and self.pt not in CN_TYPES:
-                if self.jitter > self.max_jitter:
-                    self.max_jitter = self.jitter
+                if jitter > self.max_jitter:
+                    self.max_jitter = jitter
                 n = self.received - 1
-                self.mean_jitter = (self.mean_jitter * (n - 1) + self.jitter) / n
+                self.mean_jitter = (self.mean_jitter * (n - 1) + jitter) / n
+            if fresh:                           # the jitter buffer: played or discarded
+                if self.buffer == "fixed":
+                    delay = self.buffer_max
+                else:
+                    delay = 4 * jitter if 4 * jitter > self.packet_ms else self.packet_ms
+                    if delay > self.buffer_max:
+                        delay = self.buffer_max
+                self.delay_sum += delay
+                if t - last_ts * tick - self.anchor > delay:
+                    self.discards += 1
+                    self.window[ext & MASK] = 2
+                else:
+                    self.window[ext & MASK] = 1
+        elif fresh:
+            self.window[ext & MASK] = 1
         self.pt, self.ref_time = pt, t
-        if fresh:
-            self.window[ext % WINDOW] = 1 + self._late(t, self.last_ts)
 
     def _first(self, t, seq, ts, marker, pt):
         self.first_time = self.last_time = self.ref_time = t
         self.first_ext = self.max_ext = seq
         self.last_ts = ts
         self.pt = pt
-        self.anchor = t - ts * 1000.0 / self.clock if self.clock else 0.0
-        self._late(t, ts)
-        self.window[seq % WINDOW] = 1
-
-    def _late(self, t, ext_ts):
-        """1 if the jitter buffer discards a packet of time stamp EXT_TS arriving at T."""
-        if not self.clock:
-            return 0
-        if self.buffer == "fixed":
-            delay = self.buffer_max
-        else:
-            delay = min(self.buffer_max, max(self.packet_ms, 4 * self.jitter))
-        self.delay_sum += delay
-        if t - ext_ts * 1000.0 / self.clock - self.anchor > delay:
-            self.discards += 1
-            return 1
-        return 0
+        self.anchor = t - ts * self.tick_ms
+        if self.clock:
+            self.delay_sum += self.buffer_max if self.buffer == "fixed" else min(self.buffer_max, self.packet_ms)
+        self.window[seq & MASK] = 1
 
     def _slide(self, ext):
         """Move the window's top to EXT, rating the sequence numbers that leave it."""
         top, window = self.max_ext, self.window
         self.max_ext = ext
-        if ext == top + 1:                      # the usual case, kept short
-            if ext - WINDOW >= self.first_ext:
-                self._rate(window[ext % WINDOW] != 1)
-            return
         leaving = ext - WINDOW
         for s in range(max(top - WINDOW + 1, self.first_ext), min(leaving, top) + 1):
-            self._rate(window[s % WINDOW] != 1)
+            self._rate(window[s & MASK] != 1)
         if leaving > top:                       # never seen, and out of the window already
             self.missing += leaving - top
             self.bursts += not self.prev_lost
             self.prev_lost = True
         for s in range(max(top + 1, ext - WINDOW + 1), ext + 1):
-            window[s % WINDOW] = 0
+            window[s & MASK] = 0
 
     def _rate(self, lost):
         """One more sequence number of the loss pattern: LOST (or discarded) or played."""
@@ -127,7 +137,7 @@ class Stream:
         """The stream's numbers, the window's last packets rated too (the stream is over)."""
         missing, bursts, prev = self.missing, self.bursts, self.prev_lost
         for s in range(max(self.first_ext, self.max_ext - WINDOW + 1), self.max_ext + 1):
-            lost = self.window[s % WINDOW] != 1
+            lost = self.window[s & MASK] != 1
             if lost:
                 missing += 1
                 bursts += not prev
