@@ -3,7 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := python3-venv libyang2-dev
 TEST_APT_PACKAGES := libyang2-tools openssh-server openssh-client kamailio kamailio-sqlite-modules \
-                     sip-tester yangcli ansible python3-ncclient debootstrap iproute2 nftables conntrack
+                     sip-tester yangcli ansible python3-ncclient debootstrap iproute2 nftables conntrack \
+                     tshark
 
 .PHONY: run test bench bench-netconf system-deps test-system-deps clean
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 
 _serial = itertools.count(1)
 
@@ -52,6 +53,15 @@ class Lab:
     def ns(self, name):
         return self.hosts[name][0]
 
+    def link(self, name):
+        """The server's end of host NAME's veth link (an interface name)."""
+        return "%s%ds" % (self.prefix[-6:], self.hosts[name][1])
+
+    def route(self, name):
+        """Let host NAME reach the other hosts through the server (which forwards)."""
+        self.exec(self.server, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        self.exec(self.ns(name), "ip", "route", "add", "default", "via", self.server_address(name))
+
     def server_address(self, name):
         return "10.77.%d.1" % self.hosts[name][1]
 
@@ -61,6 +71,17 @@ class Lab:
     def exec(self, ns, *argv, check=True):
         return subprocess.run(self.argv(ns, *argv), check=check, capture_output=True, text=True,
                               timeout=60)
+
+    def besip(self, data, env, *lines, check=0):
+        """Run `besip` on data directory DATA with LINES in the server namespace; the
+        CompletedProcess, its exit status CHECK, no traceback."""
+        argv = [sys.executable, "-m", "besip_cli", "--datastore", data]
+        for line in lines:
+            argv += ["-c", line]
+        proc = subprocess.run(self.argv(self.server, *argv), capture_output=True, text=True, env=env, timeout=60)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert proc.returncode == check, (proc.stdout, proc.stderr)
+        return proc
 
     def close(self):
         """Kill what still runs in the namespaces (the test's own processes) and delete them."""

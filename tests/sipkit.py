@@ -108,13 +108,14 @@ def scenario(tmpdir, name, **values):
 
 
 def sipp(target, path, service, user=None, password=None, background=False, port=None,
-         address="127.0.0.1", netns=None):
+         address="127.0.0.1", netns=None, media_port=None, options=()):
     """Run SIPp once (one call) on ADDRESS against TARGET (host:port; None: wait for a
-    call), in network namespace NETNS if given; a Popen when BACKGROUND. Unexpected NOTIFY,
+    call), in network namespace NETNS if given, its RTP on MEDIA_PORT (default: a free
+    one), with more OPTIONS (e.g. -rtp_echo); a Popen when BACKGROUND. Unexpected NOTIFY,
     OPTIONS, INFO and UPDATE inside a call get a 200 (-aa)."""
     argv = (["ip", "netns", "exec", netns] if netns else []) + ["sipp"] + ([target] if target else []) + ["-sf", path, "-i", address, "-p", str(port or free_port()),
-            "-mp", str(free_port(count=4) // 2 * 2), "-m", "1", "-s", service, "-nostdin", "-aa",
-            "-timeout", "%ds" % SIPP_TIMEOUT, "-timeout_error", "-recv_timeout", "15000"]
+            "-mp", str(media_port or free_port(count=4) // 2 * 2), "-m", "1", "-s", service, "-nostdin", "-aa",
+            "-timeout", "%ds" % SIPP_TIMEOUT, "-timeout_error", "-recv_timeout", "15000"] + list(options)
     if user:
         argv += ["-au", user, "-ap", password]
     if background:

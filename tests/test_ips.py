@@ -145,14 +145,7 @@ class Box:
         self.daemon = None
 
     def besip(self, *lines, check=0):
-        argv = [sys.executable, "-m", "besip_cli", "--datastore", self.data]
-        for line in lines:
-            argv += ["-c", line]
-        proc = subprocess.run(self.lab.argv(self.lab.server, *argv), capture_output=True, text=True,
-                              env=self.env, timeout=60)
-        assert "Traceback" not in proc.stderr, proc.stderr
-        assert proc.returncode == check, (proc.stdout, proc.stderr)
-        return proc
+        return self.lab.besip(self.data, self.env, *lines, check=check)
 
     def netconf_get(self, subtree):
         """The <data> of a NETCONF <get> with SUBTREE as filter, from the local besip-netconf."""

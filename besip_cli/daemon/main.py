@@ -8,12 +8,14 @@ import selectors
 import signal
 import socket
 import sys
+import time
 
 from ..services.errors import ServiceError
 from ..services.settings import Settings
 from . import control
 
 DEFAULT_DATASTORE = os.path.join(os.path.expanduser("~"), ".local", "share", "besip")
+TICK = 1.0          # seconds between calls of the components' tick() (those that have one)
 
 
 class Daemon:
@@ -25,22 +27,40 @@ class Daemon:
         self.control = control_socket(control.path(self.settings))
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.control, selectors.EVENT_READ, self.on_control)
-        for component in self.components:
-            for sock, handler in component.sockets():
-                self.selector.register(sock, selectors.EVENT_READ, handler)
+        self.registered = []
+        self._register()
         self.commands = {"reload": self.reload}
         for component in self.components:
             for name, function in component.commands().items():
                 self.commands["%s.%s" % (component.name, name)] = function
 
     def reload(self):
+        try:
+            for component in self.components:
+                component.reload()
+        finally:
+            self._register()
+
+    def _register(self):
+        """Serve the sockets the components have now (a reload may open or close some)."""
+        for sock in self.registered:
+            self.selector.unregister(sock)
+        self.registered = []
         for component in self.components:
-            component.reload()
+            for sock, handler in component.sockets():
+                self.selector.register(sock, selectors.EVENT_READ, handler)
+                self.registered.append(sock)
 
     def serve(self):
+        ticking = [c for c in self.components if hasattr(c, "tick")]
+        due = time.monotonic() + TICK
         while True:
-            for key, _ in self.selector.select(timeout=None):
+            for key, _ in self.selector.select(timeout=max(0.0, due - time.monotonic())):
                 key.data()
+            if time.monotonic() >= due:
+                for component in ticking:
+                    component.tick()
+                due = time.monotonic() + TICK
 
     def on_control(self):
         data, client = self.control.recvfrom(65536)
@@ -79,8 +99,9 @@ def control_socket(path):
 
 
 def components():
+    from ..monitoring.capture import VoiceQuality
     from ..security.ips import Ips
-    return [Ips]
+    return [Ips, VoiceQuality]
 
 
 def main(argv=None):

@@ -1,5 +1,7 @@
 """RFC 5277 subscriptions with RFC 6470 netconf-config-change on every commit, whichever
-front-end or process made it: a thread per subscribed session polls the commit history."""
+front-end or process made it, and besip-monitoring's voice-quality-alarm for every call
+direction the monitor rated below the threshold: a thread per subscribed session polls the
+commit history and the monitor's alarm table."""
 
 import threading
 import time
@@ -7,11 +9,13 @@ import xml.etree.ElementTree as ET
 
 from ..datastore.store import Store
 from ..datastore.tree import diff
+from ..monitoring import storage as vq_storage
 from .errors import RpcError
 from .xmlutil import instance_id, qn, text
 
 NS = "urn:ietf:params:xml:ns:netconf:notification:1.0"
 CHANGE_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-notifications"
+MONITORING_NS = "urn:besip:params:xml:ns:yang:besip-monitoring"
 POLL = 0.2          # seconds between looks at the newest commit id
 
 
@@ -31,6 +35,7 @@ class Watcher:
         self.nc = nc
         self.stop_event = threading.Event()
         self.last = _newest(nc.ds.store)
+        self.last_alarm = _newest_alarm(nc.ds.directory)
         self.thread = threading.Thread(target=self._run, name="netconf-notify-%d" % nc.id, daemon=True)
         self.thread.start()
 
@@ -43,6 +48,7 @@ class Watcher:
         store = Store(self.nc.ds.directory, self.nc.ds.schema)
         try:
             while not self.stop_event.wait(POLL):
+                self._alarms()
                 newest = _newest(store)
                 if newest == self.last:
                     continue
@@ -55,6 +61,23 @@ class Watcher:
             pass
         finally:
             store.close()
+
+    def _alarms(self):
+        """Send the monitor's alarms since the last look."""
+        if not vq_storage.exists(self.nc.ds.directory):
+            return
+        alarms = vq_storage.Storage(self.nc.ds.directory)
+        try:
+            for alarm_id, stamp, leaves in alarms.alarms(self.last_alarm):
+                event = ET.Element("notification", {"xmlns": NS})
+                ET.SubElement(event, "eventTime").text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+                alarm = ET.SubElement(event, "voice-quality-alarm", {"xmlns": MONITORING_NS})
+                for name in ("call-id", "caller", "callee", "direction", "mos", "threshold"):
+                    ET.SubElement(alarm, name).text = leaves[name]
+                self.nc.send(ET.tostring(event, encoding="unicode"))
+                self.last_alarm = alarm_id
+        finally:
+            alarms.close()
 
     def _emit(self, store, commit_id, stamp, user):
         schema = self.nc.ds.schema
@@ -74,6 +97,16 @@ class Watcher:
             ET.SubElement(edit, "operation").text = (
                 "create" if item.old is None else "delete" if item.new is None else "replace")
         self.nc.send(ET.tostring(event, encoding="unicode"))
+
+
+def _newest_alarm(directory):
+    if not vq_storage.exists(directory):
+        return 0
+    alarms = vq_storage.Storage(directory)
+    try:
+        return alarms.newest_alarm()
+    finally:
+        alarms.close()
 
 
 def _newest(store):

@@ -24,7 +24,7 @@ from .transaction import Transaction
 # target root: File or None (remove)}, tx being a transaction.Transaction; optionally
 # before_reload(tx) -> saved and after_reload(tx, saved, running) around its reload command, and
 # state(settings) -> the `config false` data it reports (for `show` and NETCONF <get>).
-SERVICE_MODULES = ("uci_system", "uci_network", "uci_besip", "ips", "kamailio", "asterisk")
+SERVICE_MODULES = ("uci_system", "uci_network", "uci_besip", "ips", "monitoring", "kamailio", "asterisk")
 
 
 def services():

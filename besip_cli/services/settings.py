@@ -23,9 +23,10 @@ PRESETS = {
     "none": {},
     "openwrt": {"uci_system": "/etc/init.d/system reload", "uci_network": "/etc/init.d/network reload",
                 "kamailio": "/etc/init.d/kamailio restart", "asterisk": "/etc/init.d/asterisk reload",
-                "ips": "/etc/init.d/besip-daemon reload"},
+                "ips": "/etc/init.d/besip-daemon reload", "monitoring": "/etc/init.d/besip-daemon reload"},
     "systemd": {"uci_system": "", "uci_network": "", "kamailio": "systemctl restart kamailio",
-                "asterisk": "systemctl reload-or-restart asterisk", "ips": "systemctl reload besip-daemon"},
+                "asterisk": "systemctl reload-or-restart asterisk", "ips": "systemctl reload besip-daemon",
+                "monitoring": "systemctl reload besip-daemon"},
 }
 USERS = {"kamailio": "kamailio", "asterisk": "asterisk"}
 

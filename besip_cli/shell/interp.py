@@ -4,6 +4,7 @@ One Interpreter serves scripts, one-shot commands and (with a line editor around
 interactive shell. Output goes to `out`; errors are raised as CliError.
 """
 
+import json
 import os
 import time
 
@@ -16,7 +17,7 @@ from ..datastore.session import DatastoreError
 from ..datastore.store import StoreError
 from ..fsutil import write_atomic
 from ..schema import defaults
-from . import masking, pipes, printer, security
+from . import masking, pipes, printer, security, voice_quality
 from .config import (Context, apply_ops, in_enclosing_modes, parse_delete, parse_set,
                      parse_show_path)
 from .lexer import LexError, split_pipes, tokenize
@@ -28,6 +29,7 @@ EXEC_VERBS = {
     "show": "Show configuration and state",
     "terminal": "Set the terminal's page length and width",
     "clear": "Clear operational state (the IPS's bans)",
+    "monitor": "Rate the calls of a capture file (speech quality)",
     "exit": "Leave the shell",
     "quit": "Leave the shell",
     "help": "How to use the shell, and the commands of this mode",
@@ -70,6 +72,7 @@ SHOW_EXEC = {
     "pbx": "Registrations and calls of the running PBX",
     "log": "The audit trail: logins, commits, rollbacks, lock breaks",
     "security": "The IPS's blocked sources",
+    "voice-quality": "Rated calls: loss, jitter, delay, R and MOS per direction",
 }
 PBX_STATE = {"registrations": "Phones registered to Kamailio",
              "calls": "Calls in progress through Kamailio"}
@@ -240,6 +243,9 @@ class Interpreter:
             self._show_exec(tk, stages, line)
         elif verb == "clear":
             self._emit(self._ips(security.clear, tk), stages, line)
+        elif verb == "monitor":
+            self._emit_data(lambda: self._voice_quality(voice_quality.analyze, tk, self._vq_options()),
+                            stages, line)
         elif verb == "help":
             self._help(EXEC_VERBS, tk, stages)
         elif verb == "terminal":
@@ -272,6 +278,9 @@ class Interpreter:
             self._emit(["  " + entry for entry in self.history], stages, line)
         elif what == "security":
             self._emit(self._ips(security.show, tk), stages, line)
+        elif what == "voice-quality":
+            self._emit_data(lambda: self._voice_quality(voice_quality.show, tk, self.session.directory),
+                            stages, line)
         elif what == "pbx":
             kind = tk.keyword(PBX_STATE)
             tk.end()
@@ -309,6 +318,20 @@ class Interpreter:
             return command(tk, self.session.directory)
         except security.ControlError as exc:
             raise CliError("%% IPS state unavailable: %s" % exc)
+
+    @staticmethod
+    def _voice_quality(command, tk, argument):
+        """(lines, data) of a voice-quality COMMAND (shell/voice_quality.py)."""
+        try:
+            return command(tk, argument)
+        except voice_quality.Unavailable as exc:
+            raise CliError("%% %s" % exc)
+
+    def _vq_options(self):
+        """The analysis options the running configuration sets."""
+        from ..monitoring.analysis import Options
+        running = defaults.filled(self.session.running, self.schema.roots)
+        return Options.of(running["monitoring"]["voice-quality"])
 
     def _commit_list(self):
         rows = self.session.store.history()
@@ -379,6 +402,18 @@ class Interpreter:
         for name, _arg in parsed:
             if name in ("display", "details"):
                 raise CliError("%% '%s' applies to configuration output only." % name)
+        self._output(lines, parsed)
+
+    def _emit_data(self, produce, stages, line):
+        """The lines PRODUCE() returns with its data, or with `| display json` the data
+        (state output)."""
+        parsed = pipes.parse(stages, line)
+        fmt = pipes.output_format(parsed)
+        if fmt not in ("cli", "json") or any(name == "details" for name, _ in parsed):
+            raise CliError("%% Only '| display json' applies to this output.")
+        lines, data = produce()
+        if fmt == "json":
+            lines = json.dumps(data, indent=2, sort_keys=True).split("\n")
         self._output(lines, parsed)
 
     def _output(self, lines, parsed):
